@@ -1,0 +1,96 @@
+"""Shared fixtures: the organisations of the scenario and a named person for every role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from allauth.mfa.adapter import get_adapter
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.test import Client
+
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+PASSWORD = "correct horse battery staple"
+
+
+def pytest_report_header(config: Any) -> str:
+    from django.conf import settings as dj_settings
+
+    return f"database: {getattr(dj_settings, 'DATABASE_CHOICE', 'unknown')}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture
+def orgs(db: None) -> dict[str, Any]:
+    from safepassage.accounts.models import Organisation
+
+    made = {}
+    for key, name, kind, country in [
+        ("moscow", "Russian LGBT Network", "local_group", "RU"),
+        ("railroad", "Rainbow Railroad", "relocation_ngo", "CA"),
+        ("fund", "Regnbågsfonden", "fund", "SE"),
+        ("rfsl", "RFSL", "federation", "SE"),
+        ("lithuania", "Ministry of Foreign Affairs of Lithuania", "government", "LT"),
+    ]:
+        made[key] = Organisation.objects.create(name=name, kind=kind, country=country)
+    return made
+
+
+MakeUser = Callable[..., Any]
+
+
+@pytest.fixture
+def make_user(db: None) -> MakeUser:
+    from safepassage.accounts.models import Membership, User
+
+    def make(username: str, org: Any = None, role: str = "", *, factor: bool = True, active: bool = True) -> Any:
+        user = User(username=username, is_active=active)
+        user.set_password(PASSWORD)
+        user.save()
+        if org is not None and role:
+            Membership.objects.create(user=user, organisation=org, role=role)
+        if factor:
+            Authenticator.objects.create(
+                user=user, type=Authenticator.Type.TOTP, data={"secret": get_adapter().encrypt(TOTP_SECRET)}
+            )
+        return user
+
+    return make
+
+
+@pytest.fixture
+def people(orgs: dict[str, Any], make_user: MakeUser) -> dict[str, Any]:
+    """alice the caseworker and olga the org admin in Moscow, bob the caseworker at Rainbow Railroad, and so on."""
+    return {
+        "alice": make_user("alice", orgs["moscow"], "caseworker"),
+        "carl": make_user("carl", orgs["railroad"], "coordinator"),
+        "lina": make_user("lina", orgs["lithuania"], "liaison"),
+        "tove": make_user("tove", orgs["fund"], "treasurer"),
+        "rita": make_user("rita", orgs["rfsl"], "researcher"),
+        "olga": make_user("olga", orgs["moscow"], "org_admin"),
+        "ada": make_user("ada", orgs["moscow"], "auditor"),
+        "pat": make_user("pat", orgs["rfsl"], "platform_admin"),
+        "bob": make_user("bob", orgs["railroad"], "caseworker"),
+        "otto": make_user("otto", orgs["railroad"], "org_admin"),
+        "dora": make_user("dora", orgs["moscow"], "caseworker", active=False),
+    }
+
+
+@pytest.fixture
+def login() -> Callable[[Any], Client]:
+    """A client logged in as the person, second factor done (as after the TOTP step)."""
+
+    def make(user: Any) -> Client:
+        client = Client()
+        client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        return client
+
+    return make

@@ -1,0 +1,1 @@
+"""Organisations, people, memberships and roles, second factors and sessions."""

@@ -1,0 +1,83 @@
+"""Forms for joining, inviting and managing people. Errors show next to their field, translated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
+
+from safepassage.accounts.models import User
+from safepassage.accounts.roles import Role
+
+username_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9._-]{1,39}$",
+    _("Use 2 to 40 small letters a–z, digits, dots, dashes or underscores."),
+)
+
+
+class InvitationForm(forms.Form):
+    username = forms.CharField(
+        label=_("Username"),
+        max_length=40,
+        validators=[username_validator],
+        help_text=_("Not a real name: a work name the person will log in with."),
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=())
+
+    def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in Role if r.value in roles]
+
+    def clean_username(self) -> str:
+        return str(self.cleaned_data["username"]).strip().lower()
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=())
+
+    def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in Role if r.value in roles]
+
+
+class SetPasswordForm(forms.Form):
+    password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validators_help_text_html(),
+    )
+    password2 = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        max_length=4096,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, username: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.username = username
+
+    def clean_password1(self) -> str:
+        password = str(self.cleaned_data["password1"])
+        validate_password(password, User(username=self.username))
+        return password
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password1") and data.get("password2") is not None and data["password1"] != data["password2"]:
+            self.add_error("password2", _("The two passwords differ."))
+        return data
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.CharField(label=_("Action"), required=False, max_length=64)
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,
+        choices=[("", _("Any")), ("ok", _("done")), ("denied", _("denied")), ("failed", _("failed"))],
+    )

@@ -1,0 +1,46 @@
+"""`safepassage demo`: migrate, load the 2017 scenario, print one login per role, serve."""
+
+from __future__ import annotations
+
+import os
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from safepassage.accounts.demo import DEMO_PASSWORD, load_demo
+from safepassage.lib.totp import totp_code
+
+
+class Command(BaseCommand):
+    help = "Load the demo scenario (idempotent) and serve it on http://127.0.0.1:8000 (PORT overrides)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="Load the data only.")
+        parser.add_argument("--code", action="store_true", help="Print the current demo TOTP code and exit.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.MODE == "production":
+            raise CommandError("The demo has known passwords; run it with SAFEPASSAGE_MODE=demo, never in production.")
+        if options["code"]:
+            self.stdout.write(totp_code(settings.DEMO_TOTP_SECRET))
+            return
+        call_command("migrate", interactive=False, verbosity=0)
+        logins = load_demo()
+        port = os.environ.get("PORT", "8000")
+        out = self.stdout
+        out.write("")
+        out.write(self.style.SUCCESS(f"Safe Passage demo on http://127.0.0.1:{port}/"))
+        out.write(f"Password for every account: {DEMO_PASSWORD}")
+        out.write(f"Shared TOTP secret (add it to an authenticator app): {settings.DEMO_TOTP_SECRET}")
+        out.write("Current code: `safepassage demo --code` (or `make demo-code`)")
+        out.write("")
+        out.write(f"  {'username':<15} {'role':<22} organisation")
+        for login in logins:
+            out.write(f"  {login.username:<15} {login.role.label!s:<22} {login.organisation}")
+        out.write("")
+        if options["no_serve"]:
+            return
+        call_command("runserver", f"127.0.0.1:{port}", use_reloader=False, use_threading=True)

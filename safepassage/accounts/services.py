@@ -1,0 +1,198 @@
+"""Writes on accounts: each checks permission, runs in one transaction, writes the audit entry."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from safepassage.accounts.models import Invitation, Membership, Organisation, User
+from safepassage.accounts.roles import Action, Role
+from safepassage.audit.services import audit_record
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _check(by: User, action: Action, organisation_id: int) -> None:
+    if not by.can(action, organisation_id):
+        raise PermissionDenied
+
+
+def _grantable_roles(by: User) -> set[str]:
+    roles = {r.value for r in Role} - {Role.PLATFORM_ADMIN.value}
+    if any(m.role == Role.PLATFORM_ADMIN for m in by.active_memberships()):
+        roles.add(Role.PLATFORM_ADMIN.value)
+    return roles
+
+
+def invitation_create(*, by: User, organisation: Organisation, username: str, role: str) -> tuple[Invitation, str]:
+    """A one-time link for a new person. Returns the invitation and the token, which is shown once."""
+    _check(by, Action.MEMBERS_MANAGE, organisation.pk)
+    if role not in _grantable_roles(by):
+        raise ValidationError({"role": _("You cannot give this role.")})
+    username = username.strip()
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": _("This username is taken. Choose another.")})
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic(durable=True):
+        if Invitation.objects.filter(
+            username__iexact=username, used_at=None, revoked_at=None, expires_at__gt=timezone.now()
+        ).exists():
+            raise ValidationError({"username": _("An open invitation for this username exists already.")})
+        invitation = Invitation.objects.create(
+            organisation=organisation,
+            role=role,
+            username=username,
+            token_hash=_hash_token(token),
+            created_by=by,
+            expires_at=timezone.now() + settings.INVITATION_TTL,
+        )
+        audit_record(action="invitation.create", actor=by, organisation_id=organisation.pk, obj=invitation)
+    return invitation, token
+
+
+def reset_link_create(*, by: User, membership: Membership) -> tuple[Invitation, str]:
+    """A one-time link for an existing person to set a new password. Admins never set passwords."""
+    _check(by, Action.MEMBERS_MANAGE, membership.organisation_id)
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            organisation_id=membership.organisation_id,
+            username=membership.user.username,
+            user=membership.user,
+            token_hash=_hash_token(token),
+            created_by=by,
+            expires_at=timezone.now() + settings.INVITATION_TTL,
+        )
+        audit_record(
+            action="invitation.reset_link", actor=by, organisation_id=membership.organisation_id, obj=invitation
+        )
+    return invitation, token
+
+
+def invitation_revoke(*, by: User, invitation: Invitation) -> None:
+    _check(by, Action.MEMBERS_MANAGE, invitation.organisation_id)
+    with transaction.atomic(durable=True):
+        invitation.revoked_at = timezone.now()
+        invitation.save(update_fields=["revoked_at"])
+        audit_record(action="invitation.revoke", actor=by, organisation_id=invitation.organisation_id, obj=invitation)
+
+
+def invitation_find(*, token: str, now: datetime | None = None) -> Invitation | None:
+    """The usable invitation behind a token, or None (unknown, used, revoked and expired look alike)."""
+    invitation = Invitation.objects.select_related("organisation", "user").filter(token_hash=_hash_token(token)).first()
+    if invitation is None or not invitation.is_usable(now):
+        return None
+    return invitation
+
+
+def invitation_accept(*, token: str, password: str) -> User:
+    """Use the link once: create the person and their membership, or set a new password."""
+    with transaction.atomic(durable=True):
+        invitation = (
+            Invitation.objects.select_for_update().filter(token_hash=_hash_token(token)).select_related("user").first()
+        )
+        if invitation is None or not invitation.is_usable():
+            raise ValidationError(_("This link is not valid any more. Ask your organisation's admin for a new one."))
+        user = invitation.user or User(username=invitation.username)
+        validate_password(password, user)
+        user.set_password(password)
+        user.rotate_security_stamp()
+        try:
+            if invitation.user is None:
+                user.save()
+                Membership.objects.create(user=user, organisation_id=invitation.organisation_id, role=invitation.role)
+            else:
+                user.save(update_fields=["password", "security_stamp"])
+        except IntegrityError as exc:
+            raise ValidationError(_("This username is taken. Ask your organisation's admin for a new link.")) from exc
+        invitation.used_at = timezone.now()
+        invitation.save(update_fields=["used_at"])
+        audit_record(
+            action="invitation.accept", actor=user, organisation_id=invitation.organisation_id, obj=invitation
+        )
+    return user
+
+
+def person_set_active(*, by: User, membership: Membership, active: bool) -> None:
+    """Disable or enable a person. Disabling ends all their sessions at once."""
+    _check(by, Action.MEMBERS_MANAGE, membership.organisation_id)
+    person = membership.user
+    if person.pk == by.pk:
+        raise ValidationError(_("You cannot disable your own account."))
+    with transaction.atomic(durable=True):
+        person.is_active = active
+        person.rotate_security_stamp()
+        person.save(update_fields=["is_active", "security_stamp"])
+        audit_record(
+            action="person.enable" if active else "person.disable",
+            actor=by,
+            organisation_id=membership.organisation_id,
+            obj=person,
+        )
+
+
+def membership_add(*, by: User, person: User, organisation: Organisation, role: str) -> Membership:
+    _check(by, Action.MEMBERS_MANAGE, organisation.pk)
+    if role not in _grantable_roles(by):
+        raise ValidationError({"role": _("You cannot give this role.")})
+    with transaction.atomic(durable=True):
+        membership, created = Membership.objects.get_or_create(user=person, organisation=organisation, role=role)
+        if created:
+            audit_record(action="membership.add", actor=by, organisation_id=organisation.pk, obj=membership)
+    return membership
+
+
+def membership_remove(*, by: User, membership: Membership) -> None:
+    """Remove a role. The person's sessions end at once, so the role is gone from every open page."""
+    _check(by, Action.MEMBERS_MANAGE, membership.organisation_id)
+    if membership.role == Role.PLATFORM_ADMIN and Role.PLATFORM_ADMIN.value not in _grantable_roles(by):
+        raise ValidationError(_("You cannot remove this role."))
+    if membership.user_id == by.pk and membership.role == Role.ORG_ADMIN:
+        raise ValidationError(_("You cannot remove your own admin role."))
+    with transaction.atomic(durable=True):
+        person = membership.user
+        audit_record(action="membership.remove", actor=by, organisation_id=membership.organisation_id, obj=membership)
+        membership.delete()
+        person.rotate_security_stamp()
+        person.save(update_fields=["security_stamp"])
+
+
+def factors_revoke(*, by: User, membership: Membership) -> tuple[Invitation, str]:
+    """For a lost phone or key: remove every second factor and the password, end all sessions,
+    and return a one-time link with which the person sets a new password and enrols a new factor.
+    Without the link, whoever holds the old password cannot enrol a factor of their own."""
+    _check(by, Action.MEMBERS_MANAGE, membership.organisation_id)
+    person = membership.user
+    if person.pk == by.pk:
+        raise ValidationError(_("Ask another admin to revoke your own factors."))
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic(durable=True):
+        removed = Authenticator.objects.filter(user=person).delete()[0]
+        person.set_unusable_password()
+        person.rotate_security_stamp()
+        person.save(update_fields=["password", "security_stamp"])
+        invitation = Invitation.objects.create(
+            organisation_id=membership.organisation_id,
+            username=person.username,
+            user=person,
+            token_hash=_hash_token(token),
+            created_by=by,
+            expires_at=timezone.now() + settings.INVITATION_TTL,
+        )
+        audit_record(action="mfa.revoke_all", actor=by, organisation_id=membership.organisation_id, obj=person)
+        audit_record(
+            action="invitation.reset_link", actor=by, organisation_id=membership.organisation_id, obj=invitation
+        )
+    del removed
+    return invitation, token

@@ -1,0 +1,1 @@
+"""The partner API (/api/v1/) and its tokens."""

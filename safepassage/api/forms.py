@@ -1,0 +1,27 @@
+"""Form for issuing a partner API token."""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+
+from safepassage.accounts.roles import TOKEN_ACTIONS
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100, help_text=_("Which partner system uses it."))
+    actions = forms.MultipleChoiceField(
+        label=_("Permissions"),
+        widget=forms.CheckboxSelectMultiple,
+        choices=lambda: [(a.value, a.label) for a in sorted(TOKEN_ACTIONS)],
+    )
+    days = forms.IntegerField(label=_("Valid for (days)"), min_value=1, initial=90)
+
+    def clean_days(self) -> int:
+        days = int(self.cleaned_data["days"])
+        if days > settings.API_TOKEN_MAX_DAYS:
+            raise forms.ValidationError(
+                _("A token lives at most %(max)d days."), params={"max": settings.API_TOKEN_MAX_DAYS}
+            )
+        return days

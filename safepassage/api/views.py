@@ -1,0 +1,58 @@
+"""Staff pages for partner API tokens: list, issue (shown once), revoke."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from safepassage.accounts.access import organisation_get_for_user
+from safepassage.accounts.models import User
+from safepassage.accounts.roles import Action
+from safepassage.accounts.rules import requires
+from safepassage.api import services
+from safepassage.api.access import api_token_get_for_user, api_tokens_for_user
+from safepassage.api.forms import ApiTokenForm
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@requires(Action.API_TOKENS_MANAGE)
+def tokens(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    form = ApiTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        org = organisation_get_for_user(user, min(user.orgs_where(Action.API_TOKENS_MANAGE)), Action.API_TOKENS_MANAGE)
+        try:
+            row, token = services.api_token_create(
+                by=user,
+                organisation=org,
+                name=form.cleaned_data["name"],
+                actions=form.cleaned_data["actions"],
+                days=form.cleaned_data["days"],
+            )
+        except ValidationError as exc:
+            for field, errors in exc.error_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            response = render(request, "api/token_once.html", {"row": row, "token": token})
+            response["Cache-Control"] = "no-store"
+            return response
+    rows = api_tokens_for_user(user).select_related("organisation")
+    return render(request, "api/tokens.html", {"form": form, "rows": rows})
+
+
+@require_POST
+@requires(Action.API_TOKENS_MANAGE)
+def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    token = api_token_get_for_user(user, token_id)
+    services.api_token_revoke(by=user, token=token)
+    messages.success(request, _("The token no longer works."))
+    return redirect("api_tokens")

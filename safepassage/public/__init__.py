@@ -1,0 +1,1 @@
+"""The pages anyone may see: the entry page, health checks, language choice."""

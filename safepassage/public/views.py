@@ -1,0 +1,40 @@
+"""Public pages: entry, health, readiness."""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.utils import DatabaseError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from safepassage.accounts.rules import public
+
+
+@require_GET
+@public
+def index(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    return render(request, "public/index.html")
+
+
+@never_cache
+@require_GET
+@public
+def healthz(request: HttpRequest) -> HttpResponse:
+    return JsonResponse({"status": "alive"})
+
+
+@never_cache
+@require_GET
+@public
+def readyz(request: HttpRequest) -> HttpResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "unready"}, status=503)
+    # The vault issue adds "sealed" / "unsealed" here; nothing else is ever said.
+    return JsonResponse({"status": "ready"})

@@ -1,0 +1,80 @@
+"""Settings for the test suite: the project's settings on a real PostgreSQL.
+
+PostgreSQL: DATABASE_URL if set, else 127.0.0.1:5432 if it answers, else a throwaway cluster
+started from the installed PostgreSQL binaries (pytest-postgresql's executor). SAFEPASSAGE_TEST_DB=sqlite
+runs the smoke suite on the embedded SQLite instead. DATABASE_CHOICE says which was used.
+"""
+
+from __future__ import annotations
+
+import atexit
+import glob
+import os
+import shutil
+import socket
+import tempfile
+
+os.environ.setdefault("SAFEPASSAGE_MODE", "test")
+
+from safepassage.settings import *  # noqa: E402,F403
+from safepassage.settings import VAR_DIR  # noqa: E402
+
+import dj_database_url  # noqa: E402
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _throwaway_cluster() -> str:
+    from pytest_postgresql.executor import PostgreSQLExecutor
+
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
+    pg_ctl = candidates[-1]
+    if not pg_ctl:
+        raise RuntimeError("No PostgreSQL reachable and no pg_ctl installed: install PostgreSQL (make test does).")
+    datadir = tempfile.mkdtemp(prefix="safepassage-pg-")
+    port = 55432
+    executor = PostgreSQLExecutor(
+        executable=pg_ctl,
+        host="127.0.0.1",
+        port=port,
+        datadir=datadir,
+        unixsocketdir=datadir,
+        logfile=os.path.join(datadir, "log"),
+        startparams="-w",
+        dbname="postgres",
+        user="postgres",
+        password="",
+    )
+    executor.start()
+    atexit.register(lambda: (executor.stop(), shutil.rmtree(datadir, ignore_errors=True)))
+    return f"postgres://postgres@127.0.0.1:{port}/safepassage"
+
+
+if os.environ.get("SAFEPASSAGE_TEST_DB") == "sqlite":
+    DATABASE_CHOICE = "embedded SQLite (smoke suite)"
+    DATABASES = {  # noqa: F405
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(VAR_DIR / "test.sqlite3"),
+            "OPTIONS": {"transaction_mode": "IMMEDIATE"},
+            "TEST": {"NAME": str(VAR_DIR / "test-smoke.sqlite3")},
+        }
+    }
+elif os.environ.get("DATABASE_URL"):
+    DATABASE_CHOICE = "PostgreSQL from DATABASE_URL"
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}  # noqa: F405
+elif _reachable("127.0.0.1", 5432):
+    DATABASE_CHOICE = "PostgreSQL at 127.0.0.1:5432"
+    DATABASES = {"default": dj_database_url.parse("postgres://postgres@127.0.0.1:5432/safepassage")}  # noqa: F405
+else:
+    DATABASE_CHOICE = "throwaway PostgreSQL cluster (pytest-postgresql)"
+    DATABASES = {"default": dj_database_url.parse(_throwaway_cluster())}  # noqa: F405
+
+# Argon2id as in production, with a small cost so the suite stays quick.
+PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher"]

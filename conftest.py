@@ -88,9 +88,28 @@ def people(orgs: dict[str, Any], make_user: MakeUser) -> dict[str, Any]:
 def login() -> Callable[[Any], Client]:
     """A client logged in as the person, second factor done (as after the TOTP step)."""
 
-    def make(user: Any) -> Client:
+    def make(user: Any, *, stepped_up: bool = False) -> Client:
         client = Client()
         client.force_login(user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        if stepped_up:
+            step_up(client)
         return client
 
     return make
+
+
+def step_up(client: Client) -> None:
+    """Record a second-factor re-authentication just now, as allauth does after the step-up page."""
+    import time
+
+    from allauth.account.internal.flows.login import (
+        _AUTHENTICATION_METHODS_USER_SESSION_KEY,
+        AUTHENTICATION_METHODS_SESSION_KEY,
+    )
+
+    session = client.session
+    session[_AUTHENTICATION_METHODS_USER_SESSION_KEY] = str(session["_auth_user_id"])
+    session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+        {"method": "mfa", "type": "totp", "at": time.time(), "reauthenticated": True}
+    ]
+    session.save()

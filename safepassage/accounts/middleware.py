@@ -87,7 +87,7 @@ class DenyByDefaultMiddleware:
         rule = rule_for(view_func, match.url_name if match else None, list(match.namespaces) if match else [])
         if rule is None:
             logger.error("View without an access rule refused: %s", match.view_name if match else "?")
-            return _forbidden(request, "access.no_rule")
+            return forbidden(request, "access.no_rule")
         if rule.kind in {"public", "api"}:
             return None
         user = request.user
@@ -101,10 +101,10 @@ class DenyByDefaultMiddleware:
         if rule.kind == "login":
             return None
         if not user.can(rule.action):
-            return _forbidden(request, rule.action)
+            return forbidden(request, rule.action)
         return None
 
 
-def _forbidden(request: HttpRequest, action: str) -> HttpResponse:
+def forbidden(request: HttpRequest, action: str) -> HttpResponse:
     audit_denial(actor=request.user, action=action)
     return render(request, "403.html", status=403)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any, TypeVar
+
+from django.http import HttpRequest, HttpResponse
 
 from safepassage.accounts.roles import Action
 
@@ -48,7 +51,26 @@ def login_only(view: F) -> F:
 
 
 def requires(action: Action) -> Callable[[F], F]:
-    return _mark(needs(action))
+    """Marks the view for the middleware and checks again inside it.
+
+    The second check matters where a view runs without the middleware in front, as when allauth
+    resumes a POST after step-up re-authentication.
+    """
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            user = request.user
+            if not user.is_authenticated or not user.can(action):  # type: ignore[union-attr]
+                from safepassage.accounts.middleware import forbidden
+
+                return forbidden(request, action.value)
+            response: HttpResponse = view(request, *args, **kwargs)
+            return response
+
+        return _mark(needs(action))(checked)  # type: ignore[arg-type]
+
+    return decorate
 
 
 # Views we do not write, by URL name. Everything here was read and judged; a new URL of a library

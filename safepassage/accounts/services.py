@@ -100,7 +100,7 @@ def invitation_accept(*, token: str, password: str) -> User:
     """Use the link once: create the person and their membership, or set a new password."""
     with transaction.atomic(durable=True):
         invitation = (
-            Invitation.objects.select_for_update().filter(token_hash=_hash_token(token)).select_related("user").first()
+            Invitation.objects.select_for_update(of=("self",)).filter(token_hash=_hash_token(token)).select_related("user").first()
         )
         if invitation is None or not invitation.is_usable():
             raise ValidationError(_("This link is not valid any more. Ask your organisation's admin for a new one."))

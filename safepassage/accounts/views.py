@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from allauth.account.internal.flows.login import record_authentication
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -18,6 +19,7 @@ from safepassage.accounts.models import Invitation, User
 from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import login_only, public, requires
 from safepassage.accounts.services import _grantable_roles
+from safepassage.accounts.stepup import step_up
 
 
 def _user(request: HttpRequest) -> User:
@@ -81,6 +83,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @requires(Action.MEMBERS_MANAGE)
+@step_up
 def invite(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     roles = sorted(_grantable_roles(user))
@@ -145,6 +148,7 @@ def _set_active(request: HttpRequest, membership_id: int, *, active: bool) -> Ht
 
 @require_POST
 @requires(Action.MEMBERS_MANAGE)
+@step_up
 def role_add(request: HttpRequest, membership_id: int) -> HttpResponse:
     user = _user(request)
     membership = access.membership_get_for_user(user, membership_id)
@@ -183,6 +187,7 @@ def role_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
 @never_cache
 @require_POST
 @requires(Action.MEMBERS_MANAGE)
+@step_up
 def reset_link(request: HttpRequest, membership_id: int) -> HttpResponse:
     user = _user(request)
     membership = access.membership_get_for_user(user, membership_id)
@@ -193,6 +198,7 @@ def reset_link(request: HttpRequest, membership_id: int) -> HttpResponse:
 @never_cache
 @require_POST
 @requires(Action.MEMBERS_MANAGE)
+@step_up
 def factors_revoke(request: HttpRequest, membership_id: int) -> HttpResponse:
     user = _user(request)
     membership = access.membership_get_for_user(user, membership_id)
@@ -220,6 +226,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             login(request, person, backend="django.contrib.auth.backends.ModelBackend")
+            # The password was typed just now: count it as fresh, so enrolment does not ask for it again.
+            record_authentication(request, person, "password", reauthenticated=True)
             messages.success(request, _("Your password is set. Now set up your second factor."))
             return redirect("mfa_activate_totp")
     response = render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})

@@ -14,6 +14,7 @@ from safepassage.accounts.access import organisation_get_for_user
 from safepassage.accounts.models import User
 from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import requires
+from safepassage.accounts.stepup import step_up
 from safepassage.api import services
 from safepassage.api.access import api_token_get_for_user, api_tokens_for_user
 from safepassage.api.forms import ApiTokenForm
@@ -22,6 +23,7 @@ from safepassage.api.forms import ApiTokenForm
 @never_cache
 @require_http_methods(["GET", "POST"])
 @requires(Action.API_TOKENS_MANAGE)
+@step_up
 def tokens(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)

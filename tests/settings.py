@@ -78,3 +78,7 @@ else:
 
 # Argon2id as in production, with a small cost so the suite stays quick.
 PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher"]
+
+# A test database per run, so that parallel runs on one server (developers, CI, helpers) never collide.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_safepassage_{os.getpid()}"}  # noqa: F405

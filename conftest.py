@@ -51,7 +51,9 @@ MakeUser = Callable[..., Any]
 def make_user(db: None) -> MakeUser:
     from safepassage.accounts.models import Membership, User
 
-    def make(username: str, org: Any = None, role: str = "", *, factor: bool = True, active: bool = True) -> Any:
+    def make(
+        username: str, org: Any = None, role: str = "", *, factor: bool = True, active: bool = True
+    ) -> Any:
         user = User(username=username, is_active=active)
         user.set_password(PASSWORD)
         user.save()

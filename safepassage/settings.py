@@ -141,7 +141,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
 
 # Sessions: server-side, ended at once by User.security_stamp; idle timeout in IdleTimeoutMiddleware.
-SESSION_ENGINE = "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db"
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db"
+)
 SESSION_COOKIE_AGE = envint("SESSION_MAX_AGE", 12 * 3600)
 SESSION_IDLE_TIMEOUT = envint("SESSION_IDLE_TIMEOUT", 30 * 60)
 SESSION_COOKIE_HTTPONLY = True
@@ -260,4 +262,4 @@ LOGGING = {
 }
 
 # Demo accounts share one TOTP secret so people and browser tests can log in (never in production).
-DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105 (public on purpose)

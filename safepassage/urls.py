@@ -34,7 +34,9 @@ urlpatterns = [
     path("people/", accounts.people, name="people"),
     path("people/invite/", accounts.invite, name="invite"),
     path("people/<int:person_id>/", accounts.person, name="person"),
-    path("people/invitations/<int:invitation_id>/revoke/", accounts.invitation_revoke, name="invitation_revoke"),
+    path(
+        "people/invitations/<int:invitation_id>/revoke/", accounts.invitation_revoke, name="invitation_revoke"
+    ),
     path("memberships/<int:membership_id>/disable/", accounts.person_disable, name="person_disable"),
     path("memberships/<int:membership_id>/enable/", accounts.person_enable, name="person_enable"),
     path("memberships/<int:membership_id>/roles/", accounts.role_add, name="role_add"),

@@ -16,10 +16,10 @@ import tempfile
 
 os.environ.setdefault("SAFEPASSAGE_MODE", "test")
 
-from safepassage.settings import *  # noqa: E402,F403
-from safepassage.settings import VAR_DIR  # noqa: E402
+import dj_database_url
 
-import dj_database_url  # noqa: E402
+from safepassage.settings import *  # noqa: F403
+from safepassage.settings import VAR_DIR
 
 
 def _reachable(host: str, port: int) -> bool:
@@ -36,7 +36,9 @@ def _throwaway_cluster() -> str:
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl") or ""]
     pg_ctl = candidates[-1]
     if not pg_ctl:
-        raise RuntimeError("No PostgreSQL reachable and no pg_ctl installed: install PostgreSQL (make test does).")
+        raise RuntimeError(
+            "No PostgreSQL reachable and no pg_ctl installed: install PostgreSQL (make test does)."
+        )
     datadir = tempfile.mkdtemp(prefix="safepassage-pg-")
     port = 55432
     executor = PostgreSQLExecutor(
@@ -52,13 +54,17 @@ def _throwaway_cluster() -> str:
         password="",
     )
     executor.start()
-    atexit.register(lambda: (executor.stop(), shutil.rmtree(datadir, ignore_errors=True)))
+    def stop() -> None:
+        executor.stop()
+        shutil.rmtree(datadir, ignore_errors=True)
+
+    atexit.register(stop)
     return f"postgres://postgres@127.0.0.1:{port}/safepassage"
 
 
 if os.environ.get("SAFEPASSAGE_TEST_DB") == "sqlite":
     DATABASE_CHOICE = "embedded SQLite (smoke suite)"
-    DATABASES = {  # noqa: F405
+    DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "test.sqlite3"),
@@ -68,17 +74,17 @@ if os.environ.get("SAFEPASSAGE_TEST_DB") == "sqlite":
     }
 elif os.environ.get("DATABASE_URL"):
     DATABASE_CHOICE = "PostgreSQL from DATABASE_URL"
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}  # noqa: F405
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"])}
 elif _reachable("127.0.0.1", 5432):
     DATABASE_CHOICE = "PostgreSQL at 127.0.0.1:5432"
-    DATABASES = {"default": dj_database_url.parse("postgres://postgres@127.0.0.1:5432/safepassage")}  # noqa: F405
+    DATABASES = {"default": dj_database_url.parse("postgres://postgres@127.0.0.1:5432/safepassage")}
 else:
     DATABASE_CHOICE = "throwaway PostgreSQL cluster (pytest-postgresql)"
-    DATABASES = {"default": dj_database_url.parse(_throwaway_cluster())}  # noqa: F405
+    DATABASES = {"default": dj_database_url.parse(_throwaway_cluster())}
 
 # Argon2id as in production, with a small cost so the suite stays quick.
 PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher"]
 
 # A test database per run, so that parallel runs on one server (developers, CI, helpers) never collide.
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": f"test_safepassage_{os.getpid()}"}  # noqa: F405
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["TEST"] = {"NAME": f"test_safepassage_{os.getpid()}"}

@@ -49,7 +49,9 @@ def test_every_marked_string_is_in_the_catalogue(tmp_path: Path) -> None:
     )
     fresh = {e.msgid for e in polib.pofile(str(copy / "locale" / "sv" / "LC_MESSAGES" / "django.po"))}
     committed = {e.msgid for e in polib.pofile(str(LOCALE_DIR / "sv" / "LC_MESSAGES" / "django.po"))}
-    assert not fresh - committed, f"not in the catalogue (run `make messages`): {sorted(fresh - committed)[:10]}"
+    assert not fresh - committed, (
+        f"not in the catalogue (run `make messages`): {sorted(fresh - committed)[:10]}"
+    )
 
 
 @pytest.mark.smoke

@@ -48,7 +48,9 @@ def person_get_for_user(user: User, person_id: int, action: Action = Action.MEMB
     return person
 
 
-def membership_get_for_user(user: User, membership_id: int, action: Action = Action.MEMBERS_MANAGE) -> Membership:
+def membership_get_for_user(
+    user: User, membership_id: int, action: Action = Action.MEMBERS_MANAGE
+) -> Membership:
     membership = (
         Membership.objects.select_related("user", "organisation")
         .filter(pk=membership_id, organisation_id__in=user.orgs_where(action))
@@ -63,7 +65,9 @@ def invitations_for_user(user: User, action: Action = Action.MEMBERS_MANAGE) -> 
     return Invitation.objects.filter(organisation_id__in=user.orgs_where(action))
 
 
-def invitation_get_for_user(user: User, invitation_id: int, action: Action = Action.MEMBERS_MANAGE) -> Invitation:
+def invitation_get_for_user(
+    user: User, invitation_id: int, action: Action = Action.MEMBERS_MANAGE
+) -> Invitation:
     invitation = invitations_for_user(user, action).filter(pk=invitation_id).first()
     if invitation is None:
         raise _deny(user, action, "accounts.invitation", invitation_id)

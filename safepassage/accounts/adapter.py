@@ -58,7 +58,7 @@ class MFAAdapter(DefaultMFAAdapter):
             user_id=authenticator.user_id,
             type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
         ).exclude(pk=authenticator.pk)
-        return authenticator.type == Authenticator.Type.RECOVERY_CODES or others.exists()
+        return bool(authenticator.type == Authenticator.Type.RECOVERY_CODES or others.exists())
 
     def send_notification_mail(self, *args: Any, **kwargs: Any) -> None:
         return None

@@ -59,7 +59,9 @@ def load_demo() -> list[DemoLogin]:
                 user = User(username=login.username)
                 user.set_password(DEMO_PASSWORD)
                 user.save()
-            Membership.objects.get_or_create(user=user, organisation=orgs[login.organisation], role=login.role)
+            Membership.objects.get_or_create(
+                user=user, organisation=orgs[login.organisation], role=login.role
+            )
             if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
                 Authenticator.objects.create(
                     user=user,

@@ -29,7 +29,9 @@ class InvitationForm(forms.Form):
 
     def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.value, r.label) for r in Role if r.value in roles]
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices = [(r.value, r.label) for r in Role if r.value in roles]
 
     def clean_username(self) -> str:
         return str(self.cleaned_data["username"]).strip().lower()
@@ -40,7 +42,9 @@ class RoleForm(forms.Form):
 
     def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["role"].choices = [(r.value, r.label) for r in Role if r.value in roles]
+        role = self.fields["role"]
+        assert isinstance(role, forms.ChoiceField)
+        role.choices = [(r.value, r.label) for r in Role if r.value in roles]
 
 
 class SetPasswordForm(forms.Form):
@@ -69,7 +73,11 @@ class SetPasswordForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("password1") and data.get("password2") is not None and data["password1"] != data["password2"]:
+        if (
+            data.get("password1")
+            and data.get("password2") is not None
+            and data["password1"] != data["password2"]
+        ):
             self.add_error("password2", _("The two passwords differ."))
         return data
 

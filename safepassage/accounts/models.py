@@ -68,7 +68,9 @@ class User(AbstractUser):
     def active_memberships(self) -> list[Membership]:
         cache: list[Membership] | None = getattr(self, "_memberships_cache", None)
         if cache is None:
-            cache = list(self.memberships.select_related("organisation").order_by("organisation__name", "role"))
+            cache = list(
+                self.memberships.select_related("organisation").order_by("organisation__name", "role")
+            )
             self._memberships_cache = cache
         return cache
 

@@ -29,8 +29,9 @@ class Action(models.TextChoices):
     AUDIT_VIEW = "audit.view", _("Read the organisation's audit trail")
     AUDIT_VIEW_ALL = "audit.view_all", _("Read the whole platform's audit trail")
     MEMBERS_VIEW = "members.view", _("See the organisation's people")
-    MEMBERS_MANAGE = "members.manage", pgettext_lazy(
-        "permission", "Invite people, change roles, disable accounts, revoke lost factors"
+    MEMBERS_MANAGE = (
+        "members.manage",
+        pgettext_lazy("permission", "Invite people, change roles, disable accounts, revoke lost factors"),
     )
     API_TOKENS_MANAGE = "api_tokens.manage", _("Issue and revoke partner API tokens")
     API_PARTNER_READ = "api.partner.read", _("Partner API: read the organisation's profile")

@@ -61,14 +61,14 @@ def requires(action: Action) -> Callable[[F], F]:
         @wraps(view)
         def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
-            if not user.is_authenticated or not user.can(action):  # type: ignore[union-attr]
+            if not user.is_authenticated or not user.can(action):
                 from safepassage.accounts.middleware import forbidden
 
                 return forbidden(request, action.value)
             response: HttpResponse = view(request, *args, **kwargs)
             return response
 
-        return _mark(needs(action))(checked)  # type: ignore[arg-type]
+        return _mark(needs(action))(checked)  # type: ignore[return-value]
 
     return decorate
 

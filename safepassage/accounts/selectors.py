@@ -35,12 +35,20 @@ class HomeSection:
 
 
 _INTRO = {
-    Role.CASEWORKER: gettext_lazy("Requests for help, verification, risk and safe housing arrive here with the Cases room."),
-    Role.COORDINATOR: gettext_lazy("Referred cases and relocation pathways arrive here with the Relocation room."),
+    Role.CASEWORKER: gettext_lazy(
+        "Requests for help, verification, risk and safe housing arrive here with the Cases room."
+    ),
+    Role.COORDINATOR: gettext_lazy(
+        "Referred cases and relocation pathways arrive here with the Relocation room."
+    ),
     Role.LIAISON: gettext_lazy("Dossiers referred to your government arrive here with the Relocation room."),
     Role.TREASURER: gettext_lazy("Campaigns, bank files and disbursements arrive here with the Funds room."),
-    Role.RESEARCHER: gettext_lazy("Country information, testimonies and briefs arrive here with the Advocacy room."),
-    Role.ORG_ADMIN: gettext_lazy("People, roles, second factors and partner API tokens of your organisation."),
+    Role.RESEARCHER: gettext_lazy(
+        "Country information, testimonies and briefs arrive here with the Advocacy room."
+    ),
+    Role.ORG_ADMIN: gettext_lazy(
+        "People, roles, second factors and partner API tokens of your organisation."
+    ),
     Role.AUDITOR: gettext_lazy("The audit trail of your organisation: who did what, and what was refused."),
     Role.PLATFORM_ADMIN: gettext_lazy("Organisations and the whole platform's audit trail."),
 }
@@ -77,7 +85,7 @@ def home_sections(user: User) -> list[HomeSection]:
             open_invitations = invitations_for_user(user).filter(
                 used_at=None, revoked_at=None, expires_at__gt=timezone.now()
             )
-            without_factor = people_with_factor_flag(user).filter(has_factor=False, is_active=True)
+            without_factor = people_with_factor_flag(user).filter(has_factor=False, is_active=True)  # type: ignore[misc]
             section.waiting = [
                 Waiting(_("Open invitations and reset links"), open_invitations.count(), "people"),
                 Waiting(_("People without a second factor"), without_factor.count(), "people"),

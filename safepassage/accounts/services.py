@@ -35,7 +35,9 @@ def _grantable_roles(by: User) -> set[str]:
     return roles
 
 
-def invitation_create(*, by: User, organisation: Organisation, username: str, role: str) -> tuple[Invitation, str]:
+def invitation_create(
+    *, by: User, organisation: Organisation, username: str, role: str
+) -> tuple[Invitation, str]:
     """A one-time link for a new person. Returns the invitation and the token, which is shown once."""
     _check(by, Action.MEMBERS_MANAGE, organisation.pk)
     if role not in _grantable_roles(by):
@@ -75,7 +77,10 @@ def reset_link_create(*, by: User, membership: Membership) -> tuple[Invitation, 
             expires_at=timezone.now() + settings.INVITATION_TTL,
         )
         audit_record(
-            action="invitation.reset_link", actor=by, organisation_id=membership.organisation_id, obj=invitation
+            action="invitation.reset_link",
+            actor=by,
+            organisation_id=membership.organisation_id,
+            obj=invitation,
         )
     return invitation, token
 
@@ -85,12 +90,18 @@ def invitation_revoke(*, by: User, invitation: Invitation) -> None:
     with transaction.atomic(durable=True):
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])
-        audit_record(action="invitation.revoke", actor=by, organisation_id=invitation.organisation_id, obj=invitation)
+        audit_record(
+            action="invitation.revoke", actor=by, organisation_id=invitation.organisation_id, obj=invitation
+        )
 
 
 def invitation_find(*, token: str, now: datetime | None = None) -> Invitation | None:
     """The usable invitation behind a token, or None (unknown, used, revoked and expired look alike)."""
-    invitation = Invitation.objects.select_related("organisation", "user").filter(token_hash=_hash_token(token)).first()
+    invitation = (
+        Invitation.objects.select_related("organisation", "user")
+        .filter(token_hash=_hash_token(token))
+        .first()
+    )
     if invitation is None or not invitation.is_usable(now):
         return None
     return invitation
@@ -100,10 +111,15 @@ def invitation_accept(*, token: str, password: str) -> User:
     """Use the link once: create the person and their membership, or set a new password."""
     with transaction.atomic(durable=True):
         invitation = (
-            Invitation.objects.select_for_update(of=("self",)).filter(token_hash=_hash_token(token)).select_related("user").first()
+            Invitation.objects.select_for_update(of=("self",))
+            .filter(token_hash=_hash_token(token))
+            .select_related("user")
+            .first()
         )
         if invitation is None or not invitation.is_usable():
-            raise ValidationError(_("This link is not valid any more. Ask your organisation's admin for a new one."))
+            raise ValidationError(
+                _("This link is not valid any more. Ask your organisation's admin for a new one.")
+            )
         user = invitation.user or User(username=invitation.username)
         validate_password(password, user)
         user.set_password(password)
@@ -111,11 +127,15 @@ def invitation_accept(*, token: str, password: str) -> User:
         try:
             if invitation.user is None:
                 user.save()
-                Membership.objects.create(user=user, organisation_id=invitation.organisation_id, role=invitation.role)
+                Membership.objects.create(
+                    user=user, organisation_id=invitation.organisation_id, role=invitation.role
+                )
             else:
                 user.save(update_fields=["password", "security_stamp"])
         except IntegrityError as exc:
-            raise ValidationError(_("This username is taken. Ask your organisation's admin for a new link.")) from exc
+            raise ValidationError(
+                _("This username is taken. Ask your organisation's admin for a new link.")
+            ) from exc
         invitation.used_at = timezone.now()
         invitation.save(update_fields=["used_at"])
         audit_record(
@@ -147,7 +167,9 @@ def membership_add(*, by: User, person: User, organisation: Organisation, role: 
     if role not in _grantable_roles(by):
         raise ValidationError({"role": _("You cannot give this role.")})
     with transaction.atomic(durable=True):
-        membership, created = Membership.objects.get_or_create(user=person, organisation=organisation, role=role)
+        membership, created = Membership.objects.get_or_create(
+            user=person, organisation=organisation, role=role
+        )
         if created:
             audit_record(action="membership.add", actor=by, organisation_id=organisation.pk, obj=membership)
     return membership
@@ -162,7 +184,9 @@ def membership_remove(*, by: User, membership: Membership) -> None:
         raise ValidationError(_("You cannot remove your own admin role."))
     with transaction.atomic(durable=True):
         person = membership.user
-        audit_record(action="membership.remove", actor=by, organisation_id=membership.organisation_id, obj=membership)
+        audit_record(
+            action="membership.remove", actor=by, organisation_id=membership.organisation_id, obj=membership
+        )
         membership.delete()
         person.rotate_security_stamp()
         person.save(update_fields=["security_stamp"])
@@ -190,9 +214,14 @@ def factors_revoke(*, by: User, membership: Membership) -> tuple[Invitation, str
             created_by=by,
             expires_at=timezone.now() + settings.INVITATION_TTL,
         )
-        audit_record(action="mfa.revoke_all", actor=by, organisation_id=membership.organisation_id, obj=person)
         audit_record(
-            action="invitation.reset_link", actor=by, organisation_id=membership.organisation_id, obj=invitation
+            action="mfa.revoke_all", actor=by, organisation_id=membership.organisation_id, obj=person
+        )
+        audit_record(
+            action="invitation.reset_link",
+            actor=by,
+            organisation_id=membership.organisation_id,
+            obj=invitation,
         )
     del removed
     return invitation, token

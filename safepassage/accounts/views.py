@@ -46,7 +46,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @requires(Action.MEMBERS_VIEW)
 def people(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    invitations = access.invitations_for_user(user).select_related("organisation").order_by("-created_at")[:50]
+    invitations = (
+        access.invitations_for_user(user).select_related("organisation").order_by("-created_at")[:50]
+    )
     return render(
         request,
         "accounts/people.html",
@@ -63,9 +65,9 @@ def people(request: HttpRequest) -> HttpResponse:
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
     user = _user(request)
     target = access.person_get_for_user(user, person_id)
-    memberships = target.memberships.filter(organisation_id__in=user.orgs_where(Action.MEMBERS_VIEW)).select_related(
-        "organisation"
-    )
+    memberships = target.memberships.filter(
+        organisation_id__in=user.orgs_where(Action.MEMBERS_VIEW)
+    ).select_related("organisation")
     manageable = user.orgs_where(Action.MEMBERS_MANAGE)
     return render(
         request,
@@ -77,7 +79,6 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
             "role_form": RoleForm(roles=sorted(_grantable_roles(user))),
         },
     )
-
 
 
 @never_cache
@@ -93,7 +94,10 @@ def invite(request: HttpRequest) -> HttpResponse:
         organisation = access.organisation_get_for_user(user, org_id, Action.MEMBERS_MANAGE)
         try:
             invitation, token = services.invitation_create(
-                by=user, organisation=organisation, username=form.cleaned_data["username"], role=form.cleaned_data["role"]
+                by=user,
+                organisation=organisation,
+                username=form.cleaned_data["username"],
+                role=form.cleaned_data["role"],
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -119,7 +123,6 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
     return redirect("people")
 
 
-
 @require_POST
 @requires(Action.MEMBERS_MANAGE)
 def person_disable(request: HttpRequest, membership_id: int) -> HttpResponse:
@@ -141,7 +144,8 @@ def _set_active(request: HttpRequest, membership_id: int, *, active: bool) -> Ht
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(
-            request, _("The account is enabled.") if active else _("The account is disabled and its sessions ended.")
+            request,
+            _("The account is enabled.") if active else _("The account is disabled and its sessions ended."),
         )
     return redirect("person", person_id=membership.user_id)
 
@@ -156,7 +160,10 @@ def role_add(request: HttpRequest, membership_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.membership_add(
-                by=user, person=membership.user, organisation=membership.organisation, role=form.cleaned_data["role"]
+                by=user,
+                person=membership.user,
+                organisation=membership.organisation,
+                role=form.cleaned_data["role"],
             )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))

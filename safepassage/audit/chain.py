@@ -20,7 +20,9 @@ def verify_chain(batch_size: int = 5000) -> tuple[int, Break | None]:
     checked = 0
     for entry in AuditEntry.objects.order_by("seq").iterator(chunk_size=batch_size):
         if entry.seq != expected_seq:
-            return checked, Break(expected_seq, "missing entry" if entry.seq > expected_seq else "sequence out of order")
+            return checked, Break(
+                expected_seq, "missing entry" if entry.seq > expected_seq else "sequence out of order"
+            )
         if entry.prev_hash != expected_prev:
             return checked, Break(entry.seq, "does not link to the entry before it")
         if entry.compute_hash() != entry.hash:

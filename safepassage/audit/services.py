@@ -47,7 +47,11 @@ def audit_record(
     if obj is not None:
         object_kind = object_kind or obj._meta.label_lower
         object_id = obj.pk
-    actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", False) else None
+    actor_id = (
+        getattr(actor, "pk", None)
+        if actor is not None and getattr(actor, "is_authenticated", False)
+        else None
+    )
     actor_label = actor.get_username() if actor_id is not None else ""
     with transaction.atomic():
         _lock_chain()
@@ -70,7 +74,9 @@ def audit_record(
     return entry
 
 
-def audit_denial(*, actor: Any, action: str, object_kind: str = "", object_id: Any = None, via: str = "web") -> None:
+def audit_denial(
+    *, actor: Any, action: str, object_kind: str = "", object_id: Any = None, via: str = "web"
+) -> None:
     audit_record(
         action=action,
         actor=actor,

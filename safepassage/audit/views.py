@@ -22,7 +22,9 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
-    entries = audit_entries_for_user(user, action=filters.get("action", ""), outcome=filters.get("outcome", ""))
+    entries = audit_entries_for_user(
+        user, action=filters.get("action", ""), outcome=filters.get("outcome", "")
+    )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     # Reading the trail is itself recorded: who looked, not what they saw.
     audit_record(action="audit.view", actor=user)

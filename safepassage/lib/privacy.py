@@ -31,7 +31,9 @@ CLIENT_HEADERS = (
 def redact(text: str) -> str:
     text = _IPV4.sub("[address]", text)
     # IPv6 needs "::" or five groups or more, so clock times like 12:30:45 stay readable.
-    text = _IPV6.sub(lambda m: "[address]" if "::" in m.group(0) or m.group(0).count(":") >= 4 else m.group(0), text)
+    text = _IPV6.sub(
+        lambda m: "[address]" if "::" in m.group(0) or m.group(0).count(":") >= 4 else m.group(0), text
+    )
     return _USER_AGENT.sub("[agent]", text)
 
 

@@ -22,7 +22,9 @@ from safepassage.audit.models import AuditEntry
 NEW_PASSWORD = "a long and new passphrase 42"
 
 
-def _invite(people: dict[str, Any], orgs: dict[str, Any], username: str = "nadia", role: str = "caseworker") -> str:
+def _invite(
+    people: dict[str, Any], orgs: dict[str, Any], username: str = "nadia", role: str = "caseworker"
+) -> str:
     _invitation, token = services.invitation_create(
         by=people["olga"], organisation=orgs["moscow"], username=username, role=role
     )
@@ -47,7 +49,9 @@ def test_inviting_needs_a_fresh_second_factor(people: dict[str, Any], login: Any
     assert not Invitation.objects.exists()
 
 
-def test_the_invitee_sets_a_password_and_must_enrol_a_factor(people: dict[str, Any], orgs: dict[str, Any]) -> None:
+def test_the_invitee_sets_a_password_and_must_enrol_a_factor(
+    people: dict[str, Any], orgs: dict[str, Any]
+) -> None:
     token = _invite(people, orgs)
     client = Client()
     response = client.post(
@@ -83,7 +87,9 @@ def test_an_expired_link_is_refused(people: dict[str, Any], orgs: dict[str, Any]
 
 def test_a_weak_password_is_refused_next_to_the_field(people: dict[str, Any], orgs: dict[str, Any]) -> None:
     token = _invite(people, orgs)
-    response = Client().post(reverse("invitation_accept", args=[token]), {"password1": "short", "password2": "short"})
+    response = Client().post(
+        reverse("invitation_accept", args=[token]), {"password1": "short", "password2": "short"}
+    )
     assert response.status_code == 200
     assert response.context["form"].errors["password1"]
     assert not User.objects.filter(username="nadia").exists()
@@ -112,7 +118,8 @@ def test_revoking_lost_factors_ends_access_until_the_new_link_is_used(
     people["alice"].refresh_from_db()
     assert not people["alice"].has_usable_password()
     Client().post(
-        reverse("invitation_accept", args=[token.group(1)]), {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+        reverse("invitation_accept", args=[token.group(1)]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
     )
     people["alice"].refresh_from_db()
     assert people["alice"].check_password(NEW_PASSWORD)

@@ -113,7 +113,9 @@ def test_failed_logins_are_audited_without_the_typed_name(people: dict[str, Any]
     assert "someone-secret" not in entry.canonical().decode()
 
 
-def test_a_person_without_a_second_factor_must_enrol_first(orgs: dict[str, Any], make_user: Any, login: Any) -> None:
+def test_a_person_without_a_second_factor_must_enrol_first(
+    orgs: dict[str, Any], make_user: Any, login: Any
+) -> None:
     newbie = make_user("newbie", orgs["moscow"], "caseworker", factor=False)
     response = login(newbie).get(reverse("home"))
     assert response.status_code == 302

@@ -27,7 +27,9 @@ def _plain_paths() -> list[str]:
             if isinstance(p, URLResolver):
                 walk(p.url_patterns, prefix + route)
             elif isinstance(p, URLPattern) and "<" not in route and "(?P" not in route:
-                paths.append("/" + (prefix + route).lstrip("^").rstrip("$").replace("\\Z", "").replace("^", ""))
+                paths.append(
+                    "/" + (prefix + route).lstrip("^").rstrip("$").replace("\\Z", "").replace("^", "")
+                )
 
     walk(get_resolver().url_patterns, "")
     return sorted(set(paths))

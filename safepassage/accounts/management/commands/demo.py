@@ -23,7 +23,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.MODE == "production":
-            raise CommandError("The demo has known passwords; run it with SAFEPASSAGE_MODE=demo, never in production.")
+            raise CommandError(
+                "The demo has known passwords; run it with SAFEPASSAGE_MODE=demo, never in production."
+            )
         if options["code"]:
             self.stdout.write(totp_code(settings.DEMO_TOTP_SECRET))
             return

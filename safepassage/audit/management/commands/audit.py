@@ -19,5 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         checked, broken = verify_chain()
         if broken is not None:
-            raise CommandError(f"audit chain broken at entry #{broken.seq}: {broken.reason} ({checked} entries before it are intact)")
+            raise CommandError(
+                f"audit chain broken at entry #{broken.seq}: {broken.reason} ({checked} entries before it are intact)"
+            )
         self.stdout.write(f"audit chain intact: {checked} entries")

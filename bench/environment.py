@@ -1,0 +1,105 @@
+"""The server's environment for a bench run: production mode, secret key, database and cache."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import redis
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = ROOT / "var" / "bench"
+
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "safepassage_bench"
+PG_BENCH_URL = f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
+REDIS_BENCH_URL = "redis://127.0.0.1:6379/15"
+
+# Inherited variables that would make the bench server differ from a plain production start.
+_DROPPED = (
+    "DJANGO_SETTINGS_MODULE",
+    "SECRET_KEY_FILE",
+    "REDIS_URL",
+    "GUNICORN_CMD_ARGS",
+    "SECURE_SSL_REDIRECT",
+    "SAFEPASSAGE_BEHIND_PROXY",
+)
+
+
+@dataclass(frozen=True)
+class BenchEnv:
+    """Environment variables for the server, and what was chosen, said without credentials."""
+
+    variables: dict[str, str]
+    database: str
+    cache: str
+
+    def with_mode(self, mode: str) -> dict[str, str]:
+        return {**self.variables, "SAFEPASSAGE_MODE": mode}
+
+
+def secret_key(bench_dir: Path) -> str:
+    """A generated key, kept under var/bench/ so re-runs can still read the TOTP secrets sealed under it."""
+    path = bench_dir / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError):
+        return False
+
+
+def local_postgres() -> str | None:
+    """The bench database on the local PostgreSQL, created if missing; None when nothing answers."""
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=2, autocommit=True) as conn:
+            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (PG_BENCH_DB,)).fetchone()
+            if exists is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(PG_BENCH_DB)))
+    except psycopg.OperationalError:
+        return None
+    return PG_BENCH_URL
+
+
+def build(bench_dir: Path = BENCH_DIR) -> BenchEnv:
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    variables = {k: v for k, v in os.environ.items() if k not in _DROPPED}
+    variables.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "safepassage.settings",
+            "SAFEPASSAGE_MODE": "production",
+            "SECRET_KEY": secret_key(bench_dir),
+            "DEBUG": "false",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SAFEPASSAGE_TLS": "false",
+        }
+    )
+    if os.environ.get("DATABASE_URL"):
+        database = f"{os.environ['DATABASE_URL'].split(':', 1)[0]} from DATABASE_URL"
+    elif (url := local_postgres()) is not None:
+        variables["DATABASE_URL"] = url
+        database = f"postgresql 127.0.0.1:5432/{PG_BENCH_DB}"
+    else:
+        sqlite_path = bench_dir / "safepassage.sqlite3"
+        variables["DATABASE_URL"] = f"sqlite:///{sqlite_path}"
+        database = f"sqlite {sqlite_path.relative_to(ROOT)}"
+    if redis_answers(REDIS_BENCH_URL):
+        variables["REDIS_URL"] = REDIS_BENCH_URL
+        cache = f"redis {REDIS_BENCH_URL} (cache and sessions)"
+    else:
+        cache = "local memory per worker (sessions in the database)"
+    return BenchEnv(variables=variables, database=database, cache=cache)

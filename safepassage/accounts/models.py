@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from safepassage.accounts.roles import Role, role_grants
 
@@ -143,9 +144,9 @@ class Invitation(models.Model):
     @property
     def status(self) -> str:
         if self.used_at:
-            return str(_("used"))
+            return pgettext("invitation status", "used")
         if self.revoked_at:
-            return str(_("revoked"))
+            return pgettext("invitation status", "revoked")
         if self.expires_at <= timezone.now():
-            return str(_("expired"))
-        return str(_("open"))
+            return pgettext("invitation status", "expired")
+        return pgettext("invitation status", "open")

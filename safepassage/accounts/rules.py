@@ -102,7 +102,7 @@ THIRD_PARTY: dict[str, Rule] = {
 # the API authenticates tokens in safepassage.api.
 THIRD_PARTY_NAMESPACES: dict[str, Rule] = {
     "admin": needs(Action.ADMIN_SITE),
-    "api-1.0.0": API,
+    "api": API,
 }
 
 

@@ -36,15 +36,17 @@ class HomeSection:
 
 _INTRO = {
     Role.CASEWORKER: gettext_lazy(
-        "Requests for help, verification, risk and safe housing arrive here with the Cases room."
+        "Requests for help, verification, risk and safe housing will show here in a coming version."
     ),
     Role.COORDINATOR: gettext_lazy(
-        "Referred cases and relocation pathways arrive here with the Relocation room."
+        "Referred cases and relocation pathways will show here in a coming version."
     ),
-    Role.LIAISON: gettext_lazy("Dossiers referred to your government arrive here with the Relocation room."),
-    Role.TREASURER: gettext_lazy("Campaigns, bank files and disbursements arrive here with the Funds room."),
+    Role.LIAISON: gettext_lazy("Dossiers referred to your government will show here in a coming version."),
+    Role.TREASURER: gettext_lazy(
+        "Campaigns, bank files and disbursements will show here in a coming version."
+    ),
     Role.RESEARCHER: gettext_lazy(
-        "Country information, testimonies and briefs arrive here with the Advocacy room."
+        "Country information, testimonies and briefs will show here in a coming version."
     ),
     Role.ORG_ADMIN: gettext_lazy(
         "People, roles, second factors and partner API tokens of your organisation."

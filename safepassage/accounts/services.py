@@ -87,6 +87,8 @@ def reset_link_create(*, by: User, membership: Membership) -> tuple[Invitation, 
 
 def invitation_revoke(*, by: User, invitation: Invitation) -> None:
     _check(by, Action.MEMBERS_MANAGE, invitation.organisation_id)
+    if invitation.revoked_at is not None or invitation.used_at is not None:
+        return
     with transaction.atomic(durable=True):
         invitation.revoked_at = timezone.now()
         invitation.save(update_fields=["revoked_at"])

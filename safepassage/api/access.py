@@ -18,6 +18,8 @@ def api_tokens_for_user(user: User) -> QuerySet[ApiToken]:
 def api_token_get_for_user(user: User, token_id: int) -> ApiToken:
     token = api_tokens_for_user(user).filter(pk=token_id).first()
     if token is None:
-        audit_denial(actor=user, action=Action.API_TOKENS_MANAGE.value, object_kind="api.apitoken", object_id=token_id)
+        audit_denial(
+            actor=user, action=Action.API_TOKENS_MANAGE.value, object_kind="api.apitoken", object_id=token_id
+        )
         raise NotFound()
     return token

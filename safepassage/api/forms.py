@@ -22,6 +22,6 @@ class ApiTokenForm(forms.Form):
         days = int(self.cleaned_data["days"])
         if days > settings.API_TOKEN_MAX_DAYS:
             raise forms.ValidationError(
-                _("A token lives at most %(max)d days."), params={"max": settings.API_TOKEN_MAX_DAYS}
+                _("A token is valid for at most %(max)d days."), params={"max": settings.API_TOKEN_MAX_DAYS}
             )
         return days

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import timedelta
 
@@ -19,7 +20,9 @@ from safepassage.api.models import ApiToken
 from safepassage.audit.models import Outcome
 from safepassage.audit.services import audit_record
 
-TOKEN_PREFIX = "sp_"
+TOKEN_PREFIX = "sp_"  # noqa: S105 - a public marker that says what the string is, not a secret
+# sp_<8 hex: the public prefix>_<43 url-safe characters: secrets.token_urlsafe(32)>
+_TOKEN_SHAPE = re.compile(re.escape(TOKEN_PREFIX) + r"([0-9a-f]{8})_[A-Za-z0-9_-]{43}")
 
 
 def _digest(token: str) -> str:
@@ -36,7 +39,7 @@ def api_token_create(
         raise ValidationError({"actions": _("Choose at least one permission from the list.")})
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
         raise ValidationError(
-            {"days": _("A token lives between 1 and %(max)d days.") % {"max": settings.API_TOKEN_MAX_DAYS}}
+            {"days": _("A token is valid for 1 to %(max)d days.") % {"max": settings.API_TOKEN_MAX_DAYS}}
         )
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
@@ -57,6 +60,8 @@ def api_token_create(
 def api_token_revoke(*, by: User, token: ApiToken) -> None:
     if not by.can(Action.API_TOKENS_MANAGE, token.organisation_id):
         raise PermissionDenied
+    if token.revoked_at is not None:
+        return  # already revoked: keep the time it first stopped working
     with transaction.atomic(durable=True):
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -65,10 +70,11 @@ def api_token_revoke(*, by: User, token: ApiToken) -> None:
 
 def api_token_authenticate(raw: str) -> ApiToken | None:
     """The live token behind a bearer string, or None. Unknown, expired and revoked look alike."""
-    if not raw.startswith(TOKEN_PREFIX) or raw.count("_") < 2:
+    # The shape first, so header junk (a NUL breaks a PostgreSQL query) never reaches the database.
+    shape = _TOKEN_SHAPE.fullmatch(raw)
+    if shape is None:
         return None
-    prefix = raw[len(TOKEN_PREFIX) :].split("_", 1)[0]
-    row = ApiToken.objects.select_related("organisation").filter(prefix=prefix).first()
+    row = ApiToken.objects.select_related("organisation").filter(prefix=shape.group(1)).first()
     if row is None or not hmac.compare_digest(row.token_hash, _digest(raw)):
         return None
     if not row.is_live():

@@ -58,10 +58,16 @@ def require(request: HttpRequest, action: Action) -> ApiToken:
 
 @api.exception_handler(AuthenticationError)
 def _unauthorised(request: HttpRequest, exc: Exception) -> Any:
-    return api.create_response(request, {"detail": "Missing, unknown, expired or revoked token."}, status=401)
+    response = api.create_response(
+        request, {"detail": "Missing, unknown, expired or revoked token."}, status=401
+    )
+    response["WWW-Authenticate"] = "Bearer"  # RFC 6750: a 401 names the scheme the client should use
+    return response
 
 
-@api.get("/me", response={200: TokenOut, 401: ErrorOut, 403: ErrorOut}, summary="The token and its organisation")
+@api.get(
+    "/me", response={200: TokenOut, 401: ErrorOut, 403: ErrorOut}, summary="The token and its organisation"
+)
 def me(request: HttpRequest) -> Any:
     token = require(request, Action.API_PARTNER_READ)
     audit_record(action="api.me", organisation_id=token.organisation_id, obj=token, via="api")

@@ -29,7 +29,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
     assert isinstance(user, User)
     form = ApiTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        org = organisation_get_for_user(user, min(user.orgs_where(Action.API_TOKENS_MANAGE)), Action.API_TOKENS_MANAGE)
+        org = organisation_get_for_user(
+            user, min(user.orgs_where(Action.API_TOKENS_MANAGE)), Action.API_TOKENS_MANAGE
+        )
         try:
             row, token = services.api_token_create(
                 by=user,

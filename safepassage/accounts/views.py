@@ -131,6 +131,7 @@ def person_disable(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_POST
 @requires(Action.MEMBERS_MANAGE)
+@step_up
 def person_enable(request: HttpRequest, membership_id: int) -> HttpResponse:
     return _set_active(request, membership_id, active=True)
 

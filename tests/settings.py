@@ -54,6 +54,7 @@ def _throwaway_cluster() -> str:
         password="",
     )
     executor.start()
+
     def stop() -> None:
         executor.stop()
         shutil.rmtree(datadir, ignore_errors=True)

@@ -137,6 +137,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
+CSRF_FAILURE_VIEW = "safepassage.public.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "account_login"
 
@@ -164,7 +165,9 @@ SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = 31536000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# same-origin rather than no-referrer: with no-referrer Chromium sends "Origin: null" on same-site form
+# POSTs, which Django's CSRF check must refuse. same-origin still sends nothing to any other site.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
@@ -194,6 +197,7 @@ LOCALE_PATHS = [BASE_DIR / "safepassage" / "locale"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = envstr("TIME_ZONE", "Europe/Stockholm")
+FORMAT_MODULE_PATH = ["safepassage.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
@@ -232,7 +236,8 @@ MFA_TOTP_ISSUER = "Safe Passage"
 MFA_TOTP_TOLERANCE = 1
 MFA_RECOVERY_CODE_COUNT = 10
 MFA_PASSKEY_LOGIN_ENABLED = False
-MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = MODE != "production"
+# Browsers allow WebAuthn on http://localhost without it; this switch would turn origin checks off.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 MFA_RATE_LIMITS = {"authenticate": "5/m/user", "reauthenticate": "5/m/user"}
 
 # Invitations and reset links.

@@ -41,7 +41,7 @@ def _assert_headers(response: Any) -> None:
     assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
     for source in re.findall(r"(?:https?:)?//[^\s;]+|\*", csp):
         pytest.fail(f"CSP allows another host: {source}")
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert "camera=()" in response["Permissions-Policy"]
 

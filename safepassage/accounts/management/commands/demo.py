@@ -35,6 +35,9 @@ class Command(BaseCommand):
         out = self.stdout
         out.write("")
         out.write(self.style.SUCCESS(f"Safe Passage demo on http://127.0.0.1:{port}/"))
+        out.write(
+            f"(Security keys and passkeys need a name, not an address: use http://localhost:{port}/ for them.)"
+        )
         out.write(f"Password for every account: {DEMO_PASSWORD}")
         out.write(f"Shared TOTP secret (add it to an authenticator app): {settings.DEMO_TOTP_SECRET}")
         out.write("Current code: `safepassage demo --code` (or `make demo-code`)")

@@ -20,12 +20,13 @@ from safepassage.audit.services import audit_record
 def audit_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
+    # Reading the trail is itself recorded (who looked, not what they saw), before the page is
+    # counted, so the count and the rows agree.
+    audit_record(action="audit.view", actor=user)
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = audit_entries_for_user(
         user, action=filters.get("action", ""), outcome=filters.get("outcome", "")
     )
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    # Reading the trail is itself recorded: who looked, not what they saw.
-    audit_record(action="audit.view", actor=user)
     return render(request, "audit/list.html", {"form": form, "page": page})

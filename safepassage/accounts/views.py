@@ -233,7 +233,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            login(request, person, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, person, backend="allauth.account.auth_backends.AuthenticationBackend")
             # The password was typed just now: count it as fresh, so enrolment does not ask for it again.
             record_authentication(request, person, "password", reauthenticated=True)
             messages.success(request, _("Your password is set. Now set up your second factor."))

@@ -165,3 +165,30 @@ def test_passwords_are_hashed_with_argon2id(people: dict[str, Any]) -> None:
     assert production.PASSWORD_HASHERS == ["django.contrib.auth.hashers.Argon2PasswordHasher"]
     people["alice"].refresh_from_db()
     assert people["alice"].password.startswith("argon2$argon2id$")
+
+
+def test_an_unknown_user_costs_the_same_password_work_as_a_wrong_password(
+    people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Similar time without timing: count the Argon2 computations each answer costs."""
+    from tests.hashers import QuickArgon2PasswordHasher
+
+    calls: list[str] = []
+    original_encode = QuickArgon2PasswordHasher.encode
+    original_verify = QuickArgon2PasswordHasher.verify
+
+    def encode(self: Any, password: str, salt: str) -> str:
+        calls.append("hash")
+        return original_encode(self, password, salt)
+
+    def verify(self: Any, password: str, encoded: str) -> bool:
+        calls.append("hash")
+        return original_verify(self, password, encoded)
+
+    monkeypatch.setattr(QuickArgon2PasswordHasher, "encode", encode)
+    monkeypatch.setattr(QuickArgon2PasswordHasher, "verify", verify)
+    _password_step(Client(), "alice", "not the password at all")
+    wrong_password = len(calls)
+    calls.clear()
+    _password_step(Client(REMOTE_ADDR="192.0.2.8"), "nobody-here", "not the password at all")
+    assert len(calls) == wrong_password >= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -48,4 +49,6 @@ class Command(BaseCommand):
         out.write("")
         if options["no_serve"]:
             return
+        # WhiteNoise serves from the finders in the demo; it only wants STATIC_ROOT to exist.
+        Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         call_command("runserver", f"127.0.0.1:{port}", use_reloader=False, use_threading=True)

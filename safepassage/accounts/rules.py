@@ -79,7 +79,7 @@ THIRD_PARTY: dict[str, Rule] = {
     "account_login": PUBLIC,
     "account_logout": ENROL,
     "account_inactive": PUBLIC,
-    "account_reauthenticate": LOGIN,
+    "account_reauthenticate": ENROL,  # enrolment itself asks to confirm the password
     "account_change_password": LOGIN,
     "mfa_authenticate": PUBLIC,  # the second step of a log-in, before the person is logged in
     "mfa_reauthenticate": LOGIN,

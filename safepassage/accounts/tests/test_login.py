@@ -192,3 +192,22 @@ def test_an_unknown_user_costs_the_same_password_work_as_a_wrong_password(
     calls.clear()
     _password_step(Client(REMOTE_ADDR="192.0.2.8"), "nobody-here", "not the password at all")
     assert len(calls) == wrong_password >= 1
+
+
+def test_a_person_without_a_factor_who_logs_in_reaches_enrolment(
+    orgs: dict[str, Any], make_user: Any
+) -> None:
+    make_user("newbie", orgs["moscow"], "caseworker", factor=False)
+    client = Client()
+    _password_step(client, "newbie")
+    page = client.get(reverse("home"), follow=True)
+    assert page.status_code == 200
+    assert len(page.redirect_chain) <= 3
+    # allauth asks to confirm the password before a factor is added; after that the secret shows.
+    confirm = client.post(
+        page.request["PATH_INFO"] + "?next=" + reverse("mfa_activate_totp"), {"password": PASSWORD}
+    )
+    assert confirm.status_code == 302
+    activate = client.get(reverse("mfa_activate_totp"))
+    assert activate.status_code == 200
+    assert "secret" in activate.content.decode().lower()

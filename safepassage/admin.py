@@ -18,7 +18,7 @@ from safepassage.audit.services import audit_record
 M = TypeVar("M", bound=Model)
 
 
-def _is_platform_admin(request: HttpRequest) -> bool:
+def is_platform_admin(request: HttpRequest) -> bool:
     user = request.user
     return bool(
         user.is_active
@@ -34,7 +34,7 @@ class SafePassageAdminSite(admin.AdminSite):
     index_title = _("Platform administration")
 
     def has_permission(self, request: HttpRequest) -> bool:
-        return _is_platform_admin(request)
+        return is_platform_admin(request)
 
     def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:  # type: ignore[override]
         # One way to change a password: allauth's page, with its rate limit and audit entry.
@@ -45,19 +45,19 @@ class AuditedModelAdmin(admin.ModelAdmin[M]):
     """Model pages for platform admins: the permission matrix decides, and every write is audited."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return _is_platform_admin(request)
+        return is_platform_admin(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_platform_admin(request)
+        return is_platform_admin(request)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return _is_platform_admin(request)
+        return is_platform_admin(request)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_platform_admin(request)
+        return is_platform_admin(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return _is_platform_admin(request)
+        return is_platform_admin(request)
 
     def save_model(self, request: HttpRequest, obj: M, form: Any, change: bool) -> None:
         with transaction.atomic():

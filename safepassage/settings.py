@@ -106,7 +106,7 @@ TEMPLATES = [
 
 # Database: DATABASE_URL, else the embedded SQLite under var/.
 _default_db = f"sqlite:///{VAR_DIR / 'safepassage.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(envstr("DATABASE_URL", _default_db), conn_max_age=60)}
+DATABASES = {"default": dj_database_url.parse(envsecret("DATABASE_URL", _default_db), conn_max_age=60)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets readers go on during a write; IMMEDIATE serialises writers so the audit chain stays linear.
@@ -118,7 +118,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set (shared across app servers), else the database or local memory.
-REDIS_URL = envstr("REDIS_URL")
+REDIS_URL = envsecret("REDIS_URL")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
@@ -127,7 +127,7 @@ else:
 AUTH_USER_MODEL = "accounts.User"
 # allauth's backend alone: it hashes a dummy password for unknown names, so an unknown user costs
 # the same time as a wrong password (and a second backend would hash every attempt twice).
-AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+AUTHENTICATION_BACKENDS = ["safepassage.accounts.backends.AuthenticationBackend"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -262,6 +262,8 @@ LOGGING = {
     "loggers": {
         "django.server": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        # gunicorn names the client in "Invalid request from ip=..."; the filter takes it out.
+        "gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }
 

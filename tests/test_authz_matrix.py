@@ -90,7 +90,7 @@ from safepassage.audit.services import object_pseudonym
 TABLE = Path(__file__).with_name("authz_matrix.csv")
 WRITE_ENV = "AUTHZ_MATRIX_WRITE"
 REGENERATE = f"if the change is intended: {WRITE_ENV}=1 uv run --frozen pytest tests/test_authz_matrix.py"
-BACKEND = "allauth.account.auth_backends.AuthenticationBackend"
+BACKEND = "safepassage.accounts.backends.AuthenticationBackend"
 API_NAMESPACE = "api"
 API_METHODS = ("GET", "POST", "PUT", "DELETE")
 WEB_METHODS = ("GET", "POST")

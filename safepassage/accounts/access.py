@@ -75,6 +75,7 @@ def invitation_get_for_user(
 
 
 def shares_organisation_filter(orgs: set[int]) -> Q:
-    """Audit entries that concern these organisations or were made by their people."""
+    """Audit entries about these organisations, and entries about no organisation (log-ins, own
+    security settings) made by their people. A member's work for another organisation stays there."""
     member_ids = Membership.objects.filter(organisation_id__in=orgs).values("user_id")
-    return Q(organisation_id__in=orgs) | Q(actor_id__in=member_ids)
+    return Q(organisation_id__in=orgs) | Q(organisation_id__isnull=True, actor_id__in=member_ids)

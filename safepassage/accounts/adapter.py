@@ -44,6 +44,13 @@ class AccountAdapter(DefaultAccountAdapter):
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         return reverse("home")
 
+    def get_reauthentication_methods(self, user: Any) -> list[dict[str, Any]]:
+        """Step-up asks for the second factor. The password alone counts only while there is none
+        (a person confirming it on the way to enrolling their first factor)."""
+        methods: list[dict[str, Any]] = super().get_reauthentication_methods(user)
+        factors = [m for m in methods if m["id"] != "reauthenticate"]
+        return factors or methods
+
 
 class MFAAdapter(DefaultMFAAdapter):
     def encrypt(self, text: str) -> str:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from safepassage.accounts.models import Membership, Organisation, User
-from safepassage.admin import AuditedModelAdmin, admin_site
+from safepassage.admin import AuditedModelAdmin, admin_site, is_platform_admin
 from safepassage.audit.services import audit_record
 
 
@@ -17,11 +17,27 @@ class MembershipInline(admin.TabularInline[Membership, User]):
     model = Membership
     extra = 0
 
+    # Roles are given here by platform admins (e.g. the first org admin of a new organisation).
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_admin(request)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_admin(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_admin(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_platform_admin(request)
+
 
 @admin.register(Organisation, site=admin_site)
 class OrganisationAdmin(AuditedModelAdmin[Organisation]):
     list_display = ["name", "kind", "country", "city"]
     search_fields = ["name"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a deletion would cascade unaudited; erasure is the vault's crypto-shredding
 
 
 @admin.register(User, site=admin_site)

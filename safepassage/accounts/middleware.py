@@ -50,9 +50,10 @@ class ClientPseudonymMiddleware:
 
 
 class IdleTimeoutMiddleware:
-    """Logs a person out after SESSION_IDLE_TIMEOUT seconds without a request."""
+    """Logs a person out after SESSION_IDLE_TIMEOUT seconds without a request, or SESSION_MAX_AGE after log-in."""
 
     KEY = "_last_seen"
+    STARTED = "_started"
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -61,7 +62,10 @@ class IdleTimeoutMiddleware:
         if request.user.is_authenticated:
             now = int(time.time())
             last = request.session.get(self.KEY)
-            if last is not None and now - int(last) > settings.SESSION_IDLE_TIMEOUT:
+            started = request.session.setdefault(self.STARTED, now)
+            # Sliding writes push the session store's expiry forward, so the maximum age is kept here.
+            too_old = now - int(started) > settings.SESSION_COOKIE_AGE
+            if too_old or (last is not None and now - int(last) > settings.SESSION_IDLE_TIMEOUT):
                 logout(request)
                 messages.info(request, _("You were logged out after a while without activity."))
                 return redirect(settings.LOGIN_URL)

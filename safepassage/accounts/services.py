@@ -28,6 +28,42 @@ def _check(by: User, action: Action, organisation_id: int) -> None:
         raise PermissionDenied
 
 
+def _check_person(by: User, person: User) -> None:
+    """Actions on a whole account (disable, reset link, revoke factors) reach beyond one organisation,
+    so they are refused when the person holds a role anywhere the actor does not manage, or is a
+    platform admin or trustee."""
+    managed = by.orgs_where(Action.MEMBERS_MANAGE)
+    roles = list(person.memberships.values_list("organisation_id", "role"))
+    if (
+        person.is_trustee
+        or any(role == Role.PLATFORM_ADMIN for _org, role in roles)
+        or any(org not in managed for org, _role in roles)
+    ):
+        raise ValidationError(
+            _("This person also works elsewhere or runs the platform; ask a platform admin to do this.")
+        )
+
+
+def _close_open_links(person: User) -> None:
+    Invitation.objects.filter(user=person, used_at=None, revoked_at=None).update(revoked_at=timezone.now())
+
+
+def _new_link(
+    *, by: User, organisation_id: int, username: str, user: User | None = None, role: str = ""
+) -> tuple[Invitation, str]:
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        organisation_id=organisation_id,
+        role=role,
+        username=username,
+        user=user,
+        token_hash=_hash_token(token),
+        created_by=by,
+        expires_at=timezone.now() + settings.INVITATION_TTL,
+    )
+    return invitation, token
+
+
 def _grantable_roles(by: User) -> set[str]:
     roles = {r.value for r in Role} - {Role.PLATFORM_ADMIN.value}
     if any(m.role == Role.PLATFORM_ADMIN for m in by.active_memberships()):
@@ -45,20 +81,12 @@ def invitation_create(
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationError({"username": _("This username is taken. Choose another.")})
-    token = secrets.token_urlsafe(32)
     with transaction.atomic(durable=True):
         if Invitation.objects.filter(
             username__iexact=username, used_at=None, revoked_at=None, expires_at__gt=timezone.now()
         ).exists():
             raise ValidationError({"username": _("An open invitation for this username exists already.")})
-        invitation = Invitation.objects.create(
-            organisation=organisation,
-            role=role,
-            username=username,
-            token_hash=_hash_token(token),
-            created_by=by,
-            expires_at=timezone.now() + settings.INVITATION_TTL,
-        )
+        invitation, token = _new_link(by=by, organisation_id=organisation.pk, username=username, role=role)
         audit_record(action="invitation.create", actor=by, organisation_id=organisation.pk, obj=invitation)
     return invitation, token
 
@@ -66,15 +94,14 @@ def invitation_create(
 def reset_link_create(*, by: User, membership: Membership) -> tuple[Invitation, str]:
     """A one-time link for an existing person to set a new password. Admins never set passwords."""
     _check(by, Action.MEMBERS_MANAGE, membership.organisation_id)
-    token = secrets.token_urlsafe(32)
-    with transaction.atomic():
-        invitation = Invitation.objects.create(
+    _check_person(by, membership.user)
+    with transaction.atomic(durable=True):
+        _close_open_links(membership.user)
+        invitation, token = _new_link(
+            by=by,
             organisation_id=membership.organisation_id,
             username=membership.user.username,
             user=membership.user,
-            token_hash=_hash_token(token),
-            created_by=by,
-            expires_at=timezone.now() + settings.INVITATION_TTL,
         )
         audit_record(
             action="invitation.reset_link",
@@ -152,7 +179,10 @@ def person_set_active(*, by: User, membership: Membership, active: bool) -> None
     person = membership.user
     if person.pk == by.pk:
         raise ValidationError(_("You cannot disable your own account."))
+    _check_person(by, person)
     with transaction.atomic(durable=True):
+        if not active:
+            _close_open_links(person)
         person.is_active = active
         person.rotate_security_stamp()
         person.save(update_fields=["is_active", "security_stamp"])
@@ -190,6 +220,8 @@ def membership_remove(*, by: User, membership: Membership) -> None:
             action="membership.remove", actor=by, organisation_id=membership.organisation_id, obj=membership
         )
         membership.delete()
+        if not person.memberships.exists():
+            _close_open_links(person)
         person.rotate_security_stamp()
         person.save(update_fields=["security_stamp"])
 
@@ -202,19 +234,15 @@ def factors_revoke(*, by: User, membership: Membership) -> tuple[Invitation, str
     person = membership.user
     if person.pk == by.pk:
         raise ValidationError(_("Ask another admin to revoke your own factors."))
-    token = secrets.token_urlsafe(32)
+    _check_person(by, person)
     with transaction.atomic(durable=True):
-        removed = Authenticator.objects.filter(user=person).delete()[0]
+        Authenticator.objects.filter(user=person).delete()
         person.set_unusable_password()
         person.rotate_security_stamp()
         person.save(update_fields=["password", "security_stamp"])
-        invitation = Invitation.objects.create(
-            organisation_id=membership.organisation_id,
-            username=person.username,
-            user=person,
-            token_hash=_hash_token(token),
-            created_by=by,
-            expires_at=timezone.now() + settings.INVITATION_TTL,
+        _close_open_links(person)
+        invitation, token = _new_link(
+            by=by, organisation_id=membership.organisation_id, username=person.username, user=person
         )
         audit_record(
             action="mfa.revoke_all", actor=by, organisation_id=membership.organisation_id, obj=person
@@ -225,5 +253,4 @@ def factors_revoke(*, by: User, membership: Membership) -> tuple[Invitation, str
             organisation_id=membership.organisation_id,
             obj=invitation,
         )
-    del removed
     return invitation, token

@@ -1,5 +1,7 @@
 """Step-up re-authentication for sensitive actions: the second factor again, at most 5 minutes old.
 
+AccountAdapter.get_reauthentication_methods offers only second factors to a person who has one.
+
 Use `@step_up` on a view (below the access decorators). A POST is kept while the person confirms
 and then carried out (allauth's suspend/resume). ACCOUNT_REAUTHENTICATION_TIMEOUT sets the window.
 """

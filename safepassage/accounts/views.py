@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from allauth.account.internal.flows.login import record_authentication
+from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -20,6 +22,7 @@ from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import login_only, public, requires
 from safepassage.accounts.services import _grantable_roles
 from safepassage.accounts.stepup import step_up
+from safepassage.audit.services import audit_record
 
 
 def _user(request: HttpRequest) -> User:
@@ -46,6 +49,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @requires(Action.MEMBERS_VIEW)
 def people(request: HttpRequest) -> HttpResponse:
     user = _user(request)
+    # Who works where, and whose factors are missing, is sensitive: the read is recorded.
+    audit_record(action="people.view", actor=user)
     invitations = (
         access.invitations_for_user(user).select_related("organisation").order_by("-created_at")[:50]
     )
@@ -65,10 +70,13 @@ def people(request: HttpRequest) -> HttpResponse:
 def person(request: HttpRequest, person_id: int) -> HttpResponse:
     user = _user(request)
     target = access.person_get_for_user(user, person_id)
+    audit_record(action="person.view", actor=user, obj=target)
     memberships = target.memberships.filter(
         organisation_id__in=user.orgs_where(Action.MEMBERS_VIEW)
     ).select_related("organisation")
     manageable = user.orgs_where(Action.MEMBERS_MANAGE)
+    # Account-wide buttons act through a membership in an organisation the admin manages.
+    managed_membership = next((m for m in memberships if m.organisation_id in manageable), None)
     return render(
         request,
         "accounts/person.html",
@@ -76,6 +84,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
             "person": target,
             "memberships": memberships,
             "manageable": manageable,
+            "managed_membership": managed_membership,
             "role_form": RoleForm(roles=sorted(_grantable_roles(user))),
         },
     )
@@ -103,7 +112,8 @@ def invite(request: HttpRequest) -> HttpResponse:
             _apply_errors(form, exc)
         else:
             return _show_link(request, invitation, token)
-    return render(request, "accounts/invite.html", {"form": form})
+    ttl_days = max(1, round(settings.INVITATION_TTL.total_seconds() / 86400))
+    return render(request, "accounts/invite.html", {"form": form, "ttl_days": ttl_days})
 
 
 def _show_link(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
@@ -233,7 +243,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            login(request, person, backend="allauth.account.auth_backends.AuthenticationBackend")
+            if is_mfa_enabled(person):
+                # A reset link replaces the password, never the second factor: log in with both.
+                messages.success(request, _("Your password is set. Log in with it and your second factor."))
+                return redirect("account_login")
+            login(request, person, backend="safepassage.accounts.backends.AuthenticationBackend")
             # The password was typed just now: count it as fresh, so enrolment does not ask for it again.
             record_authentication(request, person, "password", reauthenticated=True)
             messages.success(request, _("Your password is set. Now set up your second factor."))

@@ -13,6 +13,7 @@ from ninja.security import HttpBearer
 from safepassage.accounts.roles import Action
 from safepassage.api.models import ApiToken
 from safepassage.api.services import api_token_authenticate
+from safepassage.audit.models import Outcome
 from safepassage.audit.services import audit_record
 
 
@@ -52,6 +53,13 @@ class TokenOut(Schema):
 def require(request: HttpRequest, action: Action) -> ApiToken:
     token: Any = request.auth  # type: ignore[attr-defined]
     if not isinstance(token, ApiToken) or action.value not in token.actions:
+        audit_record(
+            action=action.value,
+            organisation_id=getattr(token, "organisation_id", None),
+            obj=token if isinstance(token, ApiToken) else None,
+            outcome=Outcome.DENIED,
+            via="api",
+        )
         raise HttpError(403, "This token does not carry the permission for this call.")
     return token
 

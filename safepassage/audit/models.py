@@ -30,9 +30,9 @@ class AuditEntry(models.Model):
     # Assigned under the chain lock (services.audit_record), so the hash can cover it.
     seq = models.BigIntegerField(primary_key=True)
     at = models.DateTimeField(_("time"), db_index=True)
-    # Plain ids, not foreign keys: an entry must outlive the user or organisation it names.
+    # Plain ids, not foreign keys: an entry must outlive the user or organisation it names. No names:
+    # the chain cannot be erased, so a person's name in it could never be erased either.
     actor_id = models.BigIntegerField(_("actor"), null=True, db_index=True)
-    actor_label = models.CharField(_("actor"), max_length=150, blank=True)
     organisation_id = models.BigIntegerField(_("organisation"), null=True, db_index=True)
     action = models.CharField(_("action"), max_length=64, db_index=True)
     object_kind = models.CharField(_("object kind"), max_length=64, blank=True)
@@ -66,7 +66,6 @@ class AuditEntry(models.Model):
             "seq": self.seq,
             "at": self.at.isoformat(),
             "actor_id": self.actor_id,
-            "actor_label": self.actor_label,
             "organisation_id": self.organisation_id,
             "action": self.action,
             "object_kind": self.object_kind,

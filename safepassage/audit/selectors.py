@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from safepassage.accounts.access import shares_organisation_filter
 from safepassage.accounts.models import User
@@ -19,4 +19,6 @@ def audit_entries_for_user(user: User, *, action: str = "", outcome: str = "") -
         entries = entries.filter(action__startswith=action)
     if outcome:
         entries = entries.filter(outcome=outcome)
-    return entries.order_by("-seq")
+    # The name is looked up when the page is read, never stored in the chain.
+    names = User.objects.filter(pk=OuterRef("actor_id")).values("username")[:1]
+    return entries.annotate(actor_name=Subquery(names)).order_by("-seq")

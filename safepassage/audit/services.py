@@ -52,7 +52,6 @@ def audit_record(
         if actor is not None and getattr(actor, "is_authenticated", False)
         else None
     )
-    actor_label = actor.get_username() if actor_id is not None else ""
     with transaction.atomic():
         _lock_chain()
         last = AuditEntry.objects.order_by("-seq").only("seq", "hash").first()
@@ -60,7 +59,6 @@ def audit_record(
             seq=(last.seq + 1) if last else 1,
             at=timezone.now(),
             actor_id=actor_id,
-            actor_label=actor_label,
             organisation_id=organisation_id,
             action=action,
             object_kind=object_kind,

@@ -180,9 +180,9 @@ def log_out(page: Page) -> None:
 
 
 def confirm_with_second_factor(page: Page) -> None:
-    """Answers allauth's step-up page ("Confirm Access") with an authenticator code, as a person would."""
-    page.wait_for_url("**/accounts/reauthenticate/**")
-    page.locator("a[href^='/accounts/2fa/reauthenticate/']").click()
+    """Answers the step-up page ("Confirm Access") with an authenticator code, as a person would.
+
+    A person with a second factor is asked for it straight away, never for the password alone."""
     page.wait_for_url("**/accounts/2fa/reauthenticate/**")
     code_step(page, next_code())
 

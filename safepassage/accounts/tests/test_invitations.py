@@ -45,7 +45,7 @@ def test_an_org_admin_invites_and_gets_a_link_shown_once(people: dict[str, Any],
 def test_inviting_needs_a_fresh_second_factor(people: dict[str, Any], login: Any) -> None:
     response = login(people["olga"]).post(reverse("invite"), {"username": "nadia", "role": "caseworker"})
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
     assert not Invitation.objects.exists()
 
 

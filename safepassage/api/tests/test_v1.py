@@ -86,6 +86,7 @@ def test_it_refuses_a_token_without_the_permission(moscow_token: tuple[ApiToken,
     assert response.status_code == 403
     assert response.json() == {"detail": "This token does not carry the permission for this call."}
     assert not AuditEntry.objects.filter(action="api.me").exists()
+    assert AuditEntry.objects.filter(action="api.partner.read", outcome="denied", via="api").exists()
 
 
 @pytest.mark.parametrize(

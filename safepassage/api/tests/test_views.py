@@ -99,7 +99,7 @@ def test_it_lists_only_my_organisations_tokens(
 def test_issuing_needs_a_fresh_second_factor(people: dict[str, Any], login: Login) -> None:
     response = _issue(login(people["olga"]))
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert response["Location"].startswith(reverse("mfa_reauthenticate"))
     assert not ApiToken.objects.exists()
 
 

@@ -17,7 +17,6 @@ class Migration(migrations.Migration):
                 ('seq', models.BigIntegerField(primary_key=True, serialize=False)),
                 ('at', models.DateTimeField(db_index=True, verbose_name='time')),
                 ('actor_id', models.BigIntegerField(db_index=True, null=True, verbose_name='actor')),
-                ('actor_label', models.CharField(blank=True, max_length=150, verbose_name='actor')),
                 ('organisation_id', models.BigIntegerField(db_index=True, null=True, verbose_name='organisation')),
                 ('action', models.CharField(db_index=True, max_length=64, verbose_name='action')),
                 ('object_kind', models.CharField(blank=True, max_length=64, verbose_name='object kind')),

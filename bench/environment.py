@@ -1,4 +1,9 @@
-"""The server's environment for a bench run: production mode, secret key, database and cache."""
+"""The server's environment for a bench run: production mode, secret key, database and cache.
+
+The bench loads demo accounts whose password is published, so it only ever uses a database of its own:
+BENCH_DATABASE_URL, else safepassage_bench on the local PostgreSQL, else SQLite under var/bench/. It never
+inherits DATABASE_URL, which on a server names the real database.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import psycopg
 import redis
 from psycopg import sql
 
+from bench import BenchError
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "var" / "bench"
 
@@ -19,8 +26,11 @@ PG_BENCH_DB = "safepassage_bench"
 PG_BENCH_URL = f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 REDIS_BENCH_URL = "redis://127.0.0.1:6379/15"
 
-# Inherited variables that would make the bench server differ from a plain production start.
+# Inherited variables that would make the bench server differ from a plain production start, or point it
+# at the real database.
 _DROPPED = (
+    "DATABASE_URL",
+    "DATABASE_URL_FILE",
     "DJANGO_SETTINGS_MODULE",
     "SECRET_KEY_FILE",
     "REDIS_URL",
@@ -88,8 +98,14 @@ def build(bench_dir: Path = BENCH_DIR) -> BenchEnv:
             "SAFEPASSAGE_TLS": "false",
         }
     )
-    if os.environ.get("DATABASE_URL"):
-        database = f"{os.environ['DATABASE_URL'].split(':', 1)[0]} from DATABASE_URL"
+    if bench_url := os.environ.get("BENCH_DATABASE_URL"):
+        if bench_url == os.environ.get("DATABASE_URL"):
+            raise BenchError(
+                "BENCH_DATABASE_URL is the same as DATABASE_URL: the bench loads demo accounts with a "
+                "published password, so give it a database of its own"
+            )
+        variables["DATABASE_URL"] = bench_url
+        database = f"{bench_url.split(':', 1)[0]} from BENCH_DATABASE_URL"
     elif (url := local_postgres()) is not None:
         variables["DATABASE_URL"] = url
         database = f"postgresql 127.0.0.1:5432/{PG_BENCH_DB}"

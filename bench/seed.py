@@ -1,7 +1,8 @@
 """Sets Django up in the bench process (test mode, the server's database) and loads the demo data.
 
 The `demo` command refuses production mode, so this calls load_demo() directly, against the same
-DATABASE_URL and SECRET_KEY as the production-mode server.
+DATABASE_URL and SECRET_KEY as the production-mode server. It refuses a database that holds anyone but
+the demo accounts: loading them there would open it with a published password.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Login:
 
 def setup_django(env: dict[str, str]) -> None:
     """Configures Django here from ENV; must run before anything imports models or settings."""
+    # Exactly ENV: what the bench left out of it (DATABASE_URL_FILE, REDIS_URL, ...) must not reach Django here.
+    for name in set(os.environ) - set(env):
+        del os.environ[name]
     os.environ.update(env)
     django.setup()
 
@@ -36,16 +40,25 @@ def seed(username: str) -> Login:
     from django.conf import settings
     from django.db import connections
 
-    from safepassage.accounts.demo import DEMO_PASSWORD, load_demo
+    from safepassage.accounts.demo import DEMO_PASSWORD, LOGINS, load_demo
     from safepassage.accounts.models import User
 
     try:
-        load_demo()
-        user = User.objects.get(username=username)
-        if not user.check_password(DEMO_PASSWORD):
+        # Checked before load_demo() writes anything. The count only: the names are not the bench's to print.
+        others = User.objects.exclude(username__in=[login.username for login in LOGINS]).count()
+        if others:
+            raise BenchError(
+                f"the database {settings.DATABASES['default']['NAME']!s} holds {others} account(s) besides "
+                "the demo ones; the bench loads demo accounts with a published password, so it runs only on "
+                "a database of its own: point BENCH_DATABASE_URL at an empty one"
+            )
+        existing = User.objects.filter(username=username).first()
+        if existing is not None and not existing.check_password(DEMO_PASSWORD):
             raise BenchError(
                 f"{username!r} in this database is not the demo account; not benching against it"
             )
+        load_demo()
+        user = User.objects.get(username=username)
         adapter = get_adapter()
         totp = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
         try:

@@ -237,6 +237,14 @@ MFA_RECOVERY_CODE_COUNT = 10
 MFA_PASSKEY_LOGIN_ENABLED = False
 # Browsers allow WebAuthn on http://localhost without it; this switch would turn origin checks off.
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+# allauth's WebAuthn forms, wrapped so a malformed answer from a key is a form error, never a 500.
+MFA_FORMS = {
+    "authenticate_webauthn": "safepassage.accounts.mfa_forms.AuthenticateWebAuthnForm",
+    "reauthenticate_webauthn": "safepassage.accounts.mfa_forms.ReauthenticateWebAuthnForm",
+    "add_webauthn": "safepassage.accounts.mfa_forms.AddWebAuthnForm",
+    "login_webauthn": "safepassage.accounts.mfa_forms.LoginWebAuthnForm",
+    "signup_webauthn": "safepassage.accounts.mfa_forms.SignupWebAuthnForm",
+}
 MFA_RATE_LIMITS = {"authenticate": "5/m/user", "reauthenticate": "5/m/user"}
 
 # Invitations and reset links.

@@ -30,5 +30,11 @@ class ApiToken(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    def action_labels(self) -> list[str]:
+        from safepassage.accounts.roles import Action
+
+        labels = {a.value: str(a.label) for a in Action}
+        return [labels.get(action, action) for action in self.actions]
+
     def is_live(self) -> bool:
         return self.revoked_at is None and self.expires_at > timezone.now()

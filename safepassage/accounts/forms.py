@@ -9,7 +9,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
-from safepassage.accounts.models import User
+from safepassage.accounts.models import Organisation, User
 from safepassage.accounts.roles import Role
 
 username_validator = RegexValidator(
@@ -18,7 +18,24 @@ username_validator = RegexValidator(
 )
 
 
-class InvitationForm(forms.Form):
+class OrganisationChoiceMixin:
+    """An "organisation" field for people who act for several organisations; hidden when there is one."""
+
+    fields: dict[str, forms.Field]
+
+    def add_organisation_field(self, organisations: list[Organisation]) -> None:
+        field = forms.TypedChoiceField(
+            label=_("Organisation"), coerce=int, choices=[(o.pk, o.name) for o in organisations]
+        )
+        if len(organisations) == 1:
+            field.widget = forms.HiddenInput()
+            field.initial = organisations[0].pk
+            field.required = False
+            field.empty_value = organisations[0].pk
+        self.fields = {"organisation": field, **self.fields}
+
+
+class InvitationForm(OrganisationChoiceMixin, forms.Form):
     username = forms.CharField(
         label=_("Username"),
         max_length=40,
@@ -27,11 +44,15 @@ class InvitationForm(forms.Form):
     )
     role = forms.ChoiceField(label=_("Role"), choices=())
 
-    def __init__(self, *args: Any, roles: list[str], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, roles: list[str], organisations: list[Organisation] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         role = self.fields["role"]
         assert isinstance(role, forms.ChoiceField)
         role.choices = [(r.value, r.label) for r in Role if r.value in roles]
+        if organisations is not None:
+            self.add_organisation_field(organisations)
 
     def clean_username(self) -> str:
         return str(self.cleaned_data["username"]).strip().lower()

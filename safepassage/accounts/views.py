@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from safepassage.accounts import access, selectors, services
 from safepassage.accounts.forms import InvitationForm, RoleForm, SetPasswordForm
-from safepassage.accounts.models import Invitation, User
+from safepassage.accounts.models import Invitation, Organisation, User
 from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import login_only, public, requires
 from safepassage.accounts.services import _grantable_roles
@@ -97,10 +97,12 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
 def invite(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     roles = sorted(_grantable_roles(user))
-    form = InvitationForm(request.POST or None, roles=roles)
+    organisations = list(Organisation.objects.filter(pk__in=user.orgs_where(Action.MEMBERS_MANAGE)))
+    form = InvitationForm(request.POST or None, roles=roles, organisations=organisations)
     if request.method == "POST" and form.is_valid():
-        org_id = min(user.orgs_where(Action.MEMBERS_MANAGE))
-        organisation = access.organisation_get_for_user(user, org_id, Action.MEMBERS_MANAGE)
+        organisation = access.organisation_get_for_user(
+            user, form.cleaned_data["organisation"], Action.MEMBERS_MANAGE
+        )
         try:
             invitation, token = services.invitation_create(
                 by=user,

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from safepassage.accounts.models import Organisation, User
+from safepassage.accounts.roles import Action
 
 
 class ApiToken(models.Model):
@@ -31,8 +32,6 @@ class ApiToken(models.Model):
         return f"{self.name} ({self.prefix}…)"
 
     def action_labels(self) -> list[str]:
-        from safepassage.accounts.roles import Action
-
         labels = {a.value: str(a.label) for a in Action}
         return [labels.get(action, action) for action in self.actions]
 

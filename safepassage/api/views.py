@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from safepassage.accounts.access import organisation_get_for_user
-from safepassage.accounts.models import User
+from safepassage.accounts.models import Organisation, User
 from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import requires
 from safepassage.accounts.stepup import step_up
@@ -27,11 +27,10 @@ from safepassage.api.forms import ApiTokenForm
 def tokens(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    form = ApiTokenForm(request.POST or None)
+    organisations = list(Organisation.objects.filter(pk__in=user.orgs_where(Action.API_TOKENS_MANAGE)))
+    form = ApiTokenForm(request.POST or None, organisations=organisations)
     if request.method == "POST" and form.is_valid():
-        org = organisation_get_for_user(
-            user, min(user.orgs_where(Action.API_TOKENS_MANAGE)), Action.API_TOKENS_MANAGE
-        )
+        org = organisation_get_for_user(user, form.cleaned_data["organisation"], Action.API_TOKENS_MANAGE)
         try:
             row, token = services.api_token_create(
                 by=user,

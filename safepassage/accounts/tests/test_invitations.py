@@ -174,3 +174,22 @@ def test_the_login_page_answers_any_input_without_a_server_error(
     assert response.status_code in (200, 302)
     if response.status_code == 200:
         assert response.context["form"].errors
+
+
+def test_an_admin_of_two_organisations_chooses_where_to_invite(
+    people: dict[str, Any], orgs: dict[str, Any], login: Any
+) -> None:
+    from safepassage.accounts.models import Membership
+
+    Membership.objects.create(user=people["otto"], organisation=orgs["moscow"], role="org_admin")
+    otto = login(people["otto"], stepped_up=True)
+    assert 'name="organisation"' in otto.get(reverse("invite")).content.decode()
+    otto.post(
+        reverse("invite"), {"organisation": orgs["moscow"].pk, "username": "nadia", "role": "caseworker"}
+    )
+    assert Invitation.objects.get(username="nadia").organisation == orgs["moscow"]
+    refused = otto.post(
+        reverse("invite"), {"organisation": orgs["fund"].pk, "username": "nils", "role": "caseworker"}
+    )
+    assert refused.context["form"].errors["organisation"]
+    assert not Invitation.objects.filter(username="nils").exists()

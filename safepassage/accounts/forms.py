@@ -31,7 +31,7 @@ class OrganisationChoiceMixin:
             field.widget = forms.HiddenInput()
             field.initial = organisations[0].pk
             field.required = False
-            field.empty_value = organisations[0].pk
+            field.empty_value = organisations[0].pk  # type: ignore[assignment]  # returned as is, an int
         self.fields = {"organisation": field, **self.fields}
 
 

@@ -155,7 +155,9 @@ def test_a_person_cannot_remove_their_last_second_factor(people: dict[str, Any],
 
     alice = login(people["alice"])
     step_up(alice)
-    alice.post(reverse("mfa_deactivate_totp"))
+    response = alice.post(reverse("mfa_deactivate_totp"))
+    assert response.status_code == 200
+    assert "You cannot deactivate two-factor authentication." in response.content.decode()
     assert Authenticator.objects.filter(user=people["alice"], type="totp").exists()
 
 

@@ -43,7 +43,6 @@ cell is a change of who may do what, and a wrong cell committed is a hole made p
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import os
 import re
@@ -58,7 +57,6 @@ from urllib.parse import urlsplit
 import pytest
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.models import Authenticator
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
@@ -67,15 +65,6 @@ from django.http import HttpResponseBase
 from django.test import Client, RequestFactory, override_settings
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django.urls.resolvers import RegexPattern
-from fido2.cose import ES256
-from fido2.webauthn import (
-    AttestationObject,
-    AttestedCredentialData,
-    AuthenticatorAttestationResponse,
-    AuthenticatorData,
-    CollectedClientData,
-    RegistrationResponse,
-)
 
 from conftest import MakeUser
 from safepassage.accounts import services as account_services
@@ -86,6 +75,7 @@ from safepassage.admin import admin_site
 from safepassage.api import services as api_services
 from safepassage.audit.models import AuditEntry, Outcome
 from safepassage.audit.services import object_pseudonym
+from tests.webauthn import registration_response
 
 TABLE = Path(__file__).with_name("authz_matrix.csv")
 WRITE_ENV = "AUTHZ_MATRIX_WRITE"
@@ -149,25 +139,7 @@ class Scene:
 
 
 def passkey_credential(credential_id: bytes) -> dict[str, Any]:
-    """A registration response as a browser sends it, for a fresh P-256 key ("none" attestation)."""
-    key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    public_key = ES256.from_cryptography_key(key)  # type: ignore[no-untyped-call]  # fido2 leaves it untyped
-    auth_data = AuthenticatorData.create(
-        hashlib.sha256(b"localhost").digest(),
-        AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT,
-        0,
-        AttestedCredentialData.create(b"\0" * 16, credential_id, public_key),
-    )
-    response = RegistrationResponse(
-        raw_id=credential_id,
-        response=AuthenticatorAttestationResponse(
-            client_data=CollectedClientData.create(
-                type="webauthn.create", challenge=b"\0" * 16, origin="http://localhost"
-            ),
-            attestation_object=AttestationObject.create("none", auth_data, {}),
-        ),
-    )
-    return dict(response)
+    return registration_response(credential_id)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ These go through allauth's views, so they need MFA_FORMS in settings pointing at
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
@@ -13,28 +12,19 @@ import pytest
 from allauth.core import context
 from allauth.mfa.models import Authenticator
 from allauth.mfa.webauthn.internal import auth
-from cryptography.hazmat.primitives.asymmetric import ec
 from django.contrib.messages import get_messages
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from fido2 import cbor
-from fido2.cose import ES256
 from fido2.utils import websafe_encode
-from fido2.webauthn import (
-    AttestationObject,
-    AttestedCredentialData,
-    AuthenticatorAttestationResponse,
-    AuthenticatorData,
-    CollectedClientData,
-    RegistrationResponse,
-)
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import PASSWORD, MakeUser
 from safepassage.accounts.mfa_forms import LoginWebAuthnForm, SignupWebAuthnForm
+from tests.webauthn import registration_response
 
 SECOND_STEP = "/accounts/2fa/authenticate/"
 REAUTHENTICATE = "/accounts/2fa/webauthn/reauthenticate/"
@@ -129,27 +119,11 @@ def _messages(response: Any) -> list[str]:
 @pytest.fixture
 def alice_has_a_key(people: dict[str, Any]) -> Authenticator:
     """A registered security key for alice, so that the security-key pages are open to her."""
-    credential_id = b"alice's key"
-    point = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
-    # COSE_Key: EC2 key type, ES256, curve P-256, then x and y.
-    public_key = ES256({1: 2, 3: -7, -1: 1, -2: point.x.to_bytes(32, "big"), -3: point.y.to_bytes(32, "big")})
-    auth_data = AuthenticatorData.create(
-        hashlib.sha256(b"testserver").digest(),
-        AuthenticatorData.FLAG.UP | AuthenticatorData.FLAG.AT,
-        0,
-        AttestedCredentialData.create(bytes(16), credential_id, public_key),
-    )
-    registration = RegistrationResponse(
-        raw_id=credential_id,
-        response=AuthenticatorAttestationResponse(
-            client_data=CollectedClientData.create("webauthn.create", bytes(16), "https://testserver"),
-            attestation_object=AttestationObject.create("none", auth_data, {}),
-        ),
-    )
+    registration = registration_response(b"alice's key", host="testserver", scheme="https")
     return Authenticator.objects.create(
         user=people["alice"],
         type=Authenticator.Type.WEBAUTHN,
-        data={"name": "key", "credential": json.loads(json.dumps(dict(registration)))},
+        data={"name": "key", "credential": registration},
     )
 
 

@@ -115,3 +115,19 @@ def step_up(client: Client) -> None:
         {"method": "mfa", "type": "totp", "at": time.time(), "reauthenticated": True}
     ]
     session.save()
+
+
+@pytest.fixture(scope="session")
+def audit_table_truncatable(django_db_setup: None, django_db_blocker: Any) -> Any:
+    """Lets the flush that ends a transactional test (TRUNCATE) empty the append-only audit table,
+    in the test database only and for this session only. The trigger stays on in every real database."""
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.skip("transactional tests run on PostgreSQL")
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_auditentry_no_truncate")
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_auditentry_no_truncate")

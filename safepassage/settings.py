@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -50,6 +51,7 @@ SAFEPASSAGE_FACE = envstr("SAFEPASSAGE_FACE", "all")
 INSTALLED_APPS = [
     "safepassage.accounts",
     "safepassage.audit",
+    "safepassage.vault",
     "safepassage.public",
     "safepassage.api",
     "django.contrib.admin",
@@ -246,6 +248,15 @@ MFA_FORMS = {
     "signup_webauthn": "safepassage.accounts.mfa_forms.SignupWebAuthnForm",
 }
 MFA_RATE_LIMITS = {"authenticate": "5/m/user", "reauthenticate": "5/m/user"}
+
+# Vault: the node's unseal material lives in tmpfs only (see docs/vault.md). One directory per database,
+# so that two servers or test runs on one machine never share keys.
+VAULT_RUNTIME_DIR = envstr(
+    "SAFEPASSAGE_RUNTIME_DIR",
+    "/dev/shm/safepassage-"  # noqa: S108 (tmpfs on purpose; keyring.runtime_dir checks owner and mode)
+    + hashlib.sha256(str(DATABASES["default"].get("NAME", "")).encode()).hexdigest()[:16],
+)
+VAULT_ALLOW_ANY_RUNTIME_DIR = envbool("VAULT_ALLOW_ANY_RUNTIME_DIR", False)
 
 # Invitations and reset links.
 INVITATION_TTL = timedelta(hours=envint("INVITATION_TTL_HOURS", 72))

@@ -89,3 +89,7 @@ PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher"]
 # A test database per run, so that parallel runs on one server (developers, CI, helpers) never collide.
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": f"test_safepassage_{os.getpid()}"}
+
+# A vault runtime directory of this run's own, so a demo unsealed on the same machine is not seen here.
+VAULT_RUNTIME_DIR = f"/dev/shm/safepassage-test-run-{os.getpid()}"  # noqa: S108 (tmpfs on purpose)
+atexit.register(shutil.rmtree, VAULT_RUNTIME_DIR, True)

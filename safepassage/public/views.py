@@ -10,6 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from safepassage.accounts.rules import public
+from safepassage.vault.keyring import is_sealed
 
 
 @require_GET
@@ -36,5 +37,5 @@ def readyz(request: HttpRequest) -> HttpResponse:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return JsonResponse({"status": "unready"}, status=503)
-    # The vault issue adds "sealed" / "unsealed" here; nothing else is ever said.
-    return JsonResponse({"status": "ready"})
+    # Sealed or unsealed, and nothing else.
+    return JsonResponse({"status": "ready", "vault": "sealed" if is_sealed() else "unsealed"})

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -46,23 +45,11 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 LOGIN = "/accounts/login/"
 SECOND_STEP = "/accounts/2fa/authenticate/"
-NO_TRUNCATE = "audit_auditentry_no_truncate"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _audit_table_truncatable(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
-    """Lets the flush after each live-server test empty the append-only audit table, in the test database only.
-
-    The table refuses TRUNCATE by a trigger (audit migration 0002); a transactional test ends with TRUNCATE.
-    """
-    with django_db_blocker.unblock():
-        if connection.vendor != "postgresql":
-            pytest.skip("the browser tests run on PostgreSQL")
-        with connection.cursor() as cursor:
-            cursor.execute(f"ALTER TABLE audit_auditentry DISABLE TRIGGER {NO_TRUNCATE}")
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(f"ALTER TABLE audit_auditentry ENABLE TRIGGER {NO_TRUNCATE}")
+@pytest.fixture(autouse=True)
+def _live_server_tests_flush(audit_table_truncatable: None) -> None:
+    """Each live-server test ends with a flush, which must empty the audit table."""
 
 
 @pytest.fixture(scope="session")

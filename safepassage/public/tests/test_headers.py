@@ -82,4 +82,4 @@ def test_staff_pages_are_not_kept_in_the_browser_cache(people: dict[str, Any], l
 @pytest.mark.smoke
 def test_health_and_readiness(db: None) -> None:
     assert Client().get("/healthz").json() == {"status": "alive"}
-    assert Client().get("/readyz").json() == {"status": "ready"}
+    assert Client().get("/readyz").json() == {"status": "ready", "vault": "sealed"}

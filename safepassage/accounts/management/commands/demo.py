@@ -13,6 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from safepassage.accounts.demo import DEMO_PASSWORD, load_demo
 from safepassage.lib.totp import totp_code
+from safepassage.vault.keyring import is_sealed
+from safepassage.vault.services import vault_add_share, vault_init, vault_state
+
+DEMO_SHARES_FILE = "demo-vault-shares.txt"
 
 
 class Command(BaseCommand):
@@ -21,6 +25,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="Load the data only.")
         parser.add_argument("--code", action="store_true", help="Print the current demo TOTP code and exit.")
+
+    def _demo_vault(self) -> list[str]:
+        """Initialise with 3 shares, threshold 2, keep them under var/ (demo only) and unseal."""
+        path = Path(settings.VAR_DIR) / DEMO_SHARES_FILE
+        if vault_state() is None:
+            shares = vault_init(shares=3, threshold=2)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("\n".join(shares) + "\n", encoding="utf-8")
+            path.chmod(0o600)
+        elif path.exists():
+            shares = path.read_text(encoding="utf-8").split("\n")[:3]
+        else:
+            raise CommandError(
+                f"The demo vault was initialised but {path} is gone: remove var/ and start again."
+            )
+        for share in shares[:2]:
+            if is_sealed():
+                vault_add_share(mnemonic=share)
+        return shares
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.MODE == "production":
@@ -32,6 +55,7 @@ class Command(BaseCommand):
             return
         call_command("migrate", interactive=False, verbosity=0)
         logins = load_demo()
+        shares = self._demo_vault()
         port = os.environ.get("PORT", "8000")
         out = self.stdout
         out.write("")
@@ -46,6 +70,13 @@ class Command(BaseCommand):
         out.write(f"  {'username':<15} {'role':<22} organisation")
         for login in logins:
             out.write(f"  {login.username:<15} {login.role.label!s:<22} {login.organisation}")
+        out.write("")
+        out.write(
+            self.style.WARNING("DEMO vault shares (2 of 3 unseal; never use demo shares for real data):")
+        )
+        for number, share in enumerate(shares, 1):
+            out.write(f"  DEMO share {number}: {share}")
+        out.write("  The demo unsealed itself with shares 1 and 2; production never does.")
         out.write("")
         if options["no_serve"]:
             return

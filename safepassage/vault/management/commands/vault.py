@@ -1,0 +1,69 @@
+"""`safepassage vault init|unseal|seal|status`: the trustees' ceremony at a terminal."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from safepassage.vault import keyring, services
+from safepassage.vault.keyring import VaultError
+
+
+class Command(BaseCommand):
+    help = "Vault: init (make the master key and trustees' shares), unseal (one share), seal, status."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        init = sub.add_parser("init", help="Create the master key; print N shares once.")
+        init.add_argument("--shares", type=int, required=True)
+        init.add_argument("--threshold", type=int, required=True)
+        sub.add_parser("unseal", help="Enter one share (from any terminal, one trustee at a time).")
+        sub.add_parser("seal", help="Forget the master key on this node at once.")
+        sub.add_parser("status", help="Say sealed or unsealed, and unseal progress.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            getattr(self, f"_{options['subcommand']}")(options)
+        except VaultError as exc:
+            raise CommandError(str(exc)) from exc
+
+    def _init(self, options: dict[str, Any]) -> None:
+        mnemonics = services.vault_init(shares=options["shares"], threshold=options["threshold"])
+        self.stdout.write(
+            f"The vault is initialised. {options['threshold']} of these {options['shares']} shares unseal it.\n"
+            "Give each trustee one share, on paper, now. They are shown once and stored nowhere.\n"
+        )
+        for number, mnemonic in enumerate(mnemonics, 1):
+            self.stdout.write(f"Share {number}:\n{mnemonic}\n")
+
+    def _unseal(self, options: dict[str, Any]) -> None:
+        if services.vault_state() is None:
+            raise VaultError(_("The vault is not initialised yet: run `safepassage vault init`."))
+        if not keyring.is_sealed():
+            self.stdout.write("unsealed")
+            return
+        # Hidden at a terminal; a pipe (tests, scripts) gives one line.
+        mnemonic = getpass.getpass("Share (hidden): ") if sys.stdin.isatty() else sys.stdin.readline()
+        progress = services.vault_add_share(mnemonic=mnemonic)
+        if progress.have >= progress.need:
+            self.stdout.write("unsealed")
+        else:
+            self.stdout.write(f"{progress.have} of {progress.need} shares entered; still sealed")
+
+    def _seal(self, options: dict[str, Any]) -> None:
+        services.vault_seal()
+        self.stdout.write("sealed")
+
+    def _status(self, options: dict[str, Any]) -> None:
+        if services.vault_state() is None:
+            self.stdout.write("not initialised")
+        elif keyring.is_sealed():
+            progress = services.vault_progress()
+            self.stdout.write(f"sealed ({progress.have} of {progress.need} shares entered)")
+        else:
+            self.stdout.write("unsealed")

@@ -1,0 +1,145 @@
+"""Trustees initialise, unseal with k of n shares from separate terminals, and seal the node."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+from django.test import Client
+
+from safepassage.audit.models import AuditEntry
+from safepassage.vault import keyring, services
+from safepassage.vault.keyring import VaultError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def runtime(settings: Any) -> Iterator[Path]:
+    path = Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}"  # noqa: S108 (tmpfs on purpose)
+    settings.VAULT_RUNTIME_DIR = str(path)
+    yield path
+    keyring.forget_everything()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _terminal(runtime: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`safepassage vault ...` in a process of its own, as from another trustee's terminal."""
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "SAFEPASSAGE_MODE": "test",
+        "DJANGO_SETTINGS_MODULE": "safepassage.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "SAFEPASSAGE_RUNTIME_DIR": str(runtime),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "safepassage", "vault", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@pytest.mark.smoke
+def test_init_gives_n_shares_once(db: None, runtime: Path) -> None:
+    shares = services.vault_init(shares=3, threshold=2)
+    assert len(shares) == 3 and all(len(s.split()) == 33 for s in shares)  # 256-bit key
+    with pytest.raises(VaultError, match="initialised already"):
+        services.vault_init(shares=3, threshold=2)
+    assert keyring.is_sealed()
+    assert not runtime.exists() or not any(runtime.iterdir())
+
+
+def test_two_trustees_unseal_from_two_terminals(
+    transactional_db: None, audit_table_truncatable: None, runtime: Path
+) -> None:
+    shares = services.vault_init(shares=3, threshold=2)
+    first = _terminal(runtime, "unseal", stdin=shares[2] + "\n")
+    assert first.returncode == 0, first.stderr
+    assert "1 of 2 shares entered; still sealed" in first.stdout
+    assert _terminal(runtime, "status").stdout.strip() == "sealed (1 of 2 shares entered)"
+    second = _terminal(runtime, "unseal", stdin=shares[0] + "\n")
+    assert second.stdout.strip() == "unsealed"
+    # This process and a freshly started one both see the node unsealed.
+    assert not keyring.is_sealed()
+    assert _terminal(runtime, "status").stdout.strip() == "unsealed"
+    assert Client().get("/readyz").json() == {"status": "ready", "vault": "unsealed"}
+    assert AuditEntry.objects.filter(action="vault.unseal").exists()
+
+
+def test_sealing_makes_every_process_forget_the_key(
+    transactional_db: None, audit_table_truncatable: None, runtime: Path
+) -> None:
+    shares = services.vault_init(shares=2, threshold=2)
+    for share in shares:
+        services.vault_add_share(mnemonic=share)
+    assert keyring.master_key() is not None
+    assert _terminal(runtime, "seal").stdout.strip() == "sealed"
+    assert keyring.master_key() is None  # this process, at its very next look
+    assert _terminal(runtime, "status").stdout.strip().startswith("sealed")
+    assert Client().get("/readyz").json()["vault"] == "sealed"
+
+
+def test_a_mistyped_word_is_refused_with_a_clear_message(db: None, runtime: Path) -> None:
+    shares = services.vault_init(shares=3, threshold=2)
+    words = shares[0].split()
+    words[5] = "academic" if words[5] != "academic" else "acid"
+    with pytest.raises(VaultError, match="mistyped"):
+        services.vault_add_share(mnemonic=" ".join(words))
+    assert services.vault_progress().have == 0
+
+
+def test_a_share_of_another_initialisation_is_refused(db: None, runtime: Path) -> None:
+    services.vault_init(shares=3, threshold=2)
+    import shamir_mnemonic
+
+    stranger = shamir_mnemonic.generate_mnemonics(1, [(2, 3)], b"\x01" * 32, extendable=False)[0][0]
+    with pytest.raises(VaultError, match="another initialisation"):
+        services.vault_add_share(mnemonic=stranger)
+
+
+def test_the_same_share_twice_does_not_unseal(db: None, runtime: Path) -> None:
+    shares = services.vault_init(shares=3, threshold=2)
+    services.vault_add_share(mnemonic=shares[1])
+    with pytest.raises(VaultError, match="entered already"):
+        services.vault_add_share(mnemonic=shares[1].upper())
+    assert keyring.is_sealed()
+
+
+def test_the_command_line_says_what_is_wrong(
+    db: None, runtime: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    call_command("vault", "status")
+    assert capsys.readouterr().out.strip() == "not initialised"
+    with pytest.raises(CommandError, match="not initialised"):
+        call_command("vault", "unseal")
+
+
+def test_unseal_material_never_goes_to_a_disk(db: None, settings: Any, tmp_path: Path) -> None:
+    settings.VAULT_RUNTIME_DIR = str(tmp_path / "runtime")  # tmp_path is on the disk here
+    shares = services.vault_init(shares=2, threshold=2)
+    with pytest.raises(VaultError, match="not on tmpfs"):
+        services.vault_add_share(mnemonic=shares[0])
+    assert not (tmp_path / "runtime").exists()
+
+
+def test_a_runtime_directory_open_to_others_is_refused(db: None, runtime: Path) -> None:
+    runtime.mkdir(mode=0o777)
+    runtime.chmod(0o777)
+    shares = services.vault_init(shares=2, threshold=2)
+    with pytest.raises(VaultError, match="open to others"):
+        services.vault_add_share(mnemonic=shares[0])

@@ -12,6 +12,7 @@ from shamir_mnemonic.share import Share
 from safepassage.audit.services import audit_record
 from safepassage.vault import keyring
 from safepassage.vault.keyring import Progress, VaultError
+from safepassage.vault.keys import checkpoint_private_key, public_hex
 from safepassage.vault.models import VaultState
 
 
@@ -39,6 +40,7 @@ def vault_init(*, shares: int, threshold: int, actor: object = None) -> list[str
                 threshold=threshold,
                 share_count=shares,
                 key_check=keyring.key_check(master),
+                checkpoint_public_key=public_hex(checkpoint_private_key(master).public_key()),
             )
             audit_record(action="vault.init", actor=actor)
     except IntegrityError as exc:

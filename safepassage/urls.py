@@ -12,6 +12,7 @@ from safepassage.api import views as api_views
 from safepassage.api.v1 import api
 from safepassage.audit import views as audit
 from safepassage.public import views as public
+from safepassage.vault import views as vault
 
 # Only the allauth views we use; sign-up, e-mail and password-reset-by-mail do not exist here.
 auth_patterns = [
@@ -44,6 +45,9 @@ urlpatterns = [
     path("memberships/<int:membership_id>/reset-link/", accounts.reset_link, name="reset_link"),
     path("memberships/<int:membership_id>/revoke-factors/", accounts.factors_revoke, name="factors_revoke"),
     path("audit/", audit.audit_list, name="audit"),
+    path("vault/", vault.vault, name="vault"),
+    path("vault/unseal/", vault.vault_unseal, name="vault_unseal"),
+    path("vault/panic/", vault.vault_panic, name="vault_panic"),
     path("api-tokens/", api_views.tokens, name="api_tokens"),
     path("api-tokens/<int:token_id>/revoke/", api_views.token_revoke, name="api_token_revoke"),
     path("api/v1/", api.urls),

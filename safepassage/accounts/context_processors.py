@@ -15,6 +15,7 @@ NAV: list[tuple[str, Any, Action | None]] = [
     ("people", _("People"), Action.MEMBERS_VIEW),
     ("api_tokens", _("API tokens"), Action.API_TOKENS_MANAGE),
     ("audit", _("Audit trail"), Action.AUDIT_VIEW),
+    ("vault", _("Vault"), Action.VAULT_PANIC),
     ("admin:index", _("Admin"), Action.ADMIN_SITE),
     ("mfa_index", _("Security"), None),
 ]

@@ -38,6 +38,7 @@ class Action(models.TextChoices):
     ORGANISATIONS_MANAGE = "organisations.manage", _("Create and change organisations")
     ADMIN_SITE = "admin.site", _("Use the Django admin site")
     VAULT_PANIC = "vault.panic", _("Seal the server at once (panic)")
+    VAULT_UNSEAL = "vault.unseal", _("Enter a key share to unseal the server (trustees only)")
 
 
 R = Role
@@ -63,6 +64,7 @@ MATRIX: dict[Role, frozenset[Action]] = {
             A.ORGANISATIONS_MANAGE,
             A.ADMIN_SITE,
             A.VAULT_PANIC,
+            A.VAULT_UNSEAL,
         }
     ),
 }

@@ -58,6 +58,8 @@ def load_demo() -> list[DemoLogin]:
             if user is None:
                 user = User(username=login.username)
                 user.set_password(DEMO_PASSWORD)
+                # The demo's platform admin holds a vault share, so the web unseal can be tried.
+                user.is_trustee = login.role == Role.PLATFORM_ADMIN
                 user.save()
             Membership.objects.get_or_create(
                 user=user, organisation=orgs[login.organisation], role=login.role

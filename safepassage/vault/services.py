@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 
+import pyrage
 import shamir_mnemonic
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
@@ -46,6 +47,27 @@ def vault_init(*, shares: int, threshold: int, actor: object = None) -> list[str
     except IntegrityError as exc:
         raise VaultError(_("The vault is initialised already; it cannot be initialised twice.")) from exc
     return mnemonics
+
+
+def age_recipients(keys: list[str], shares: int) -> list[pyrage.x25519.Recipient]:
+    """Trustees' age public keys, checked before anything is created: one per share."""
+    if len(keys) != shares:
+        raise VaultError(_("Give one age recipient per share."))
+    recipients = []
+    for key in keys:
+        try:
+            recipients.append(pyrage.x25519.Recipient.from_str(key.strip()))
+        except pyrage.RecipientError as exc:
+            raise VaultError(_("This is not an age public key (age1…): %(key)s") % {"key": key}) from exc
+    return recipients
+
+
+def shares_for_trustees(mnemonics: list[str], recipients: list[pyrage.x25519.Recipient]) -> list[str]:
+    """Each share encrypted to one trustee's age public key (armored text), in order."""
+    return [
+        pyrage.encrypt(mnemonic.encode(), [recipient], armored=True).decode()
+        for mnemonic, recipient in zip(mnemonics, recipients, strict=True)
+    ]
 
 
 def _parse(mnemonic: str, state: VaultState) -> Share:

@@ -143,3 +143,43 @@ def test_a_runtime_directory_open_to_others_is_refused(db: None, runtime: Path) 
     shares = services.vault_init(shares=2, threshold=2)
     with pytest.raises(VaultError, match="open to others"):
         services.vault_add_share(mnemonic=shares[0])
+
+
+def test_shares_can_be_encrypted_to_each_trustees_age_key(
+    db: None, runtime: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pyrage
+
+    trustees = [pyrage.x25519.Identity.generate() for _ in range(3)]
+    args = [arg for t in trustees for arg in ("--age-recipient", str(t.to_public()))]
+    call_command("vault", "init", "--shares", "3", "--threshold", "2", *args)
+    out = capsys.readouterr().out
+    blocks = [
+        "-----BEGIN AGE ENCRYPTED FILE-----"
+        + part.split("-----END AGE ENCRYPTED FILE-----")[0]
+        + "-----END AGE ENCRYPTED FILE-----\n"
+        for part in out.split("-----BEGIN AGE ENCRYPTED FILE-----")[1:]
+    ]
+    assert len(blocks) == 3
+    with pytest.raises(pyrage.DecryptError):
+        pyrage.decrypt(blocks[0].encode(), [trustees[1]])  # only the trustee's own key opens a share
+    for block, trustee in list(zip(blocks, trustees, strict=True))[1:]:
+        services.vault_add_share(mnemonic=pyrage.decrypt(block.encode(), [trustee]).decode())
+    assert not keyring.is_sealed()
+
+
+def test_a_wrong_age_key_leaves_the_vault_uninitialised(db: None, runtime: Path) -> None:
+    with pytest.raises(CommandError, match="not an age public key"):
+        call_command(
+            "vault",
+            "init",
+            "--shares",
+            "2",
+            "--threshold",
+            "2",
+            "--age-recipient",
+            "age1nonsense",
+            "--age-recipient",
+            "age1other",
+        )
+    assert services.vault_state() is None

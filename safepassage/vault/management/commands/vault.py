@@ -22,6 +22,13 @@ class Command(BaseCommand):
         init = sub.add_parser("init", help="Create the master key; print N shares once.")
         init.add_argument("--shares", type=int, required=True)
         init.add_argument("--threshold", type=int, required=True)
+        init.add_argument(
+            "--age-recipient",
+            action="append",
+            default=[],
+            metavar="AGE1…",
+            help="a trustee's age public key, once per share: each share is printed encrypted to it instead",
+        )
         sub.add_parser("unseal", help="Enter one share (from any terminal, one trustee at a time).")
         sub.add_parser("seal", help="Forget the master key on this node at once.")
         sub.add_parser("status", help="Say sealed or unsealed, and unseal progress.")
@@ -33,10 +40,20 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
 
     def _init(self, options: dict[str, Any]) -> None:
+        keys: list[str] = options["age_recipient"]
+        # Checked first, so the vault is never initialised with shares nobody can read.
+        recipients = services.age_recipients(keys, options["shares"]) if keys else []
         mnemonics = services.vault_init(shares=options["shares"], threshold=options["threshold"])
+        if recipients:
+            mnemonics = services.shares_for_trustees(mnemonics, recipients)
+        how = (
+            "Send each trustee the share encrypted to their age key; only that key opens it."
+            if recipients
+            else "Give each trustee one share, on paper, now."
+        )
         self.stdout.write(
             f"The vault is initialised. {options['threshold']} of these {options['shares']} shares unseal it.\n"
-            "Give each trustee one share, on paper, now. They are shown once and stored nowhere.\n"
+            f"{how} They are shown once and stored nowhere.\n"
         )
         for number, mnemonic in enumerate(mnemonics, 1):
             self.stdout.write(f"Share {number}:\n{mnemonic}\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.utils import timezone
 
@@ -24,3 +26,41 @@ class VaultState(models.Model):
 
     def __str__(self) -> str:
         return f"vault {self.identifier} ({self.threshold} of {self.share_count})"
+
+
+class OrganisationKey(models.Model):
+    """An organisation's key, AES-GCM-wrapped under a key derived from the master key."""
+
+    organisation = models.OneToOneField("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    wrapped = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"key of organisation {self.organisation_id}"
+
+
+class DataKey(models.Model):
+    """One sensitive record's key. Its wraps, one per organisation allowed to read, hold the key itself."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"data key {self.pk}"
+
+
+class DataKeyWrap(models.Model):
+    data_key = models.ForeignKey(DataKey, on_delete=models.CASCADE, related_name="wraps")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    wrapped = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["data_key", "organisation"], name="datakeywrap_one_per_organisation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"wrap of {self.data_key_id} for {self.organisation_id}"

@@ -131,3 +131,28 @@ def audit_table_truncatable(django_db_setup: None, django_db_blocker: Any) -> An
     yield
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_auditentry_no_truncate")
+
+
+@pytest.fixture
+def vault_runtime(settings: Any) -> Any:
+    """A tmpfs runtime directory of the test's own, removed afterwards, so tests never share a sealed state."""
+    import shutil
+    import uuid
+    from pathlib import Path
+
+    from safepassage.vault import keyring
+
+    path = Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}"  # noqa: S108 (tmpfs on purpose)
+    settings.VAULT_RUNTIME_DIR = str(path)
+    yield path
+    keyring.forget_everything()
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def unsealed(db: None, vault_runtime: Any) -> None:
+    """An initialised vault (2 of 2 shares), unsealed."""
+    from safepassage.vault import services
+
+    for share in services.vault_init(shares=2, threshold=2):
+        services.vault_add_share(mnemonic=share)

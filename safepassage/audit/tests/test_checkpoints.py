@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +13,7 @@ from django.db import connection
 
 from safepassage.audit.models import AuditEntry
 from safepassage.audit.services import audit_record
-from safepassage.vault import keyring, services
-
-
-@pytest.fixture
-def unsealed(db: None, settings: Any) -> Iterator[None]:
-    path = Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}"  # noqa: S108 (tmpfs on purpose)
-    settings.VAULT_RUNTIME_DIR = str(path)
-    shares = services.vault_init(shares=2, threshold=2)
-    for share in shares:
-        services.vault_add_share(mnemonic=share)
-    yield
-    keyring.forget_everything()
-    shutil.rmtree(path, ignore_errors=True)
+from safepassage.vault import services
 
 
 def _checkpoint(tmp_path: Path) -> Path:
@@ -98,8 +83,7 @@ def test_a_rebuilt_chain_is_caught(unsealed: None, tmp_path: Path) -> None:
         call_command("audit", "verify", "--checkpoint", str(path))
 
 
-def test_a_checkpoint_needs_the_vault_unsealed(db: None, settings: Any, tmp_path: Path) -> None:
-    settings.VAULT_RUNTIME_DIR = str(Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}")  # noqa: S108
+def test_a_checkpoint_needs_the_vault_unsealed(db: None, vault_runtime: Path) -> None:
     services.vault_init(shares=2, threshold=2)
     with pytest.raises(CommandError, match="sealed"):
         call_command("audit", "checkpoint")

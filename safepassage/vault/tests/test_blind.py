@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import math
-import shutil
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from safepassage.lib.normalise import name_family, phone_e164
-from safepassage.vault import keyring, services
+from safepassage.vault import services
 from safepassage.vault.blind import INDEXES, blind_index, index_bits, name_and_birth_year_index
 from safepassage.vault.keyring import VaultError
-
-
-@pytest.fixture
-def unsealed(db: None, settings: Any) -> Iterator[None]:
-    path = Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}"  # noqa: S108 (tmpfs on purpose)
-    settings.VAULT_RUNTIME_DIR = str(path)
-    for share in services.vault_init(shares=2, threshold=2):
-        services.vault_add_share(mnemonic=share)
-    yield
-    keyring.forget_everything()
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.mark.parametrize(

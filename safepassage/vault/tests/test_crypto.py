@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from safepassage.vault import crypto, keyring, services
+from safepassage.vault import crypto, services
 from safepassage.vault.crypto import Undecryptable
 from safepassage.vault.keyring import VaultError
 from safepassage.vault.models import DataKeyWrap, OrganisationKey
-
-
-@pytest.fixture
-def unsealed(db: None, settings: Any) -> Iterator[None]:
-    path = Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}"  # noqa: S108 (tmpfs on purpose)
-    settings.VAULT_RUNTIME_DIR = str(path)
-    for share in services.vault_init(shares=2, threshold=2):
-        services.vault_add_share(mnemonic=share)
-    yield
-    keyring.forget_everything()
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def _place(pk: object = 7, field: str = "name") -> dict[str, Any]:

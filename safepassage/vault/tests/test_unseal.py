@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +21,7 @@ from safepassage.vault.keyring import VaultError
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def runtime(settings: Any) -> Iterator[Path]:
-    path = Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}"  # noqa: S108 (tmpfs on purpose)
-    settings.VAULT_RUNTIME_DIR = str(path)
-    yield path
-    keyring.forget_everything()
-    shutil.rmtree(path, ignore_errors=True)
-
-
-def _terminal(runtime: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _terminal(vault_runtime: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """`safepassage vault ...` in a process of its own, as from another trustee's terminal."""
     db = connection.settings_dict
     env = {
@@ -41,7 +29,7 @@ def _terminal(runtime: Path, *args: str, stdin: str = "") -> subprocess.Complete
         "SAFEPASSAGE_MODE": "test",
         "DJANGO_SETTINGS_MODULE": "safepassage.settings",
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "SAFEPASSAGE_RUNTIME_DIR": str(runtime),
+        "SAFEPASSAGE_RUNTIME_DIR": str(vault_runtime),
     }
     return subprocess.run(
         [sys.executable, "-m", "safepassage", "vault", *args],
@@ -55,46 +43,46 @@ def _terminal(runtime: Path, *args: str, stdin: str = "") -> subprocess.Complete
 
 
 @pytest.mark.smoke
-def test_init_gives_n_shares_once(db: None, runtime: Path) -> None:
+def test_init_gives_n_shares_once(db: None, vault_runtime: Path) -> None:
     shares = services.vault_init(shares=3, threshold=2)
     assert len(shares) == 3 and all(len(s.split()) == 33 for s in shares)  # 256-bit key
     with pytest.raises(VaultError, match="initialised already"):
         services.vault_init(shares=3, threshold=2)
     assert keyring.is_sealed()
-    assert not runtime.exists() or not any(runtime.iterdir())
+    assert not vault_runtime.exists() or not any(vault_runtime.iterdir())
 
 
 def test_two_trustees_unseal_from_two_terminals(
-    transactional_db: None, audit_table_truncatable: None, runtime: Path
+    transactional_db: None, audit_table_truncatable: None, vault_runtime: Path
 ) -> None:
     shares = services.vault_init(shares=3, threshold=2)
-    first = _terminal(runtime, "unseal", stdin=shares[2] + "\n")
+    first = _terminal(vault_runtime, "unseal", stdin=shares[2] + "\n")
     assert first.returncode == 0, first.stderr
     assert "1 of 2 shares entered; still sealed" in first.stdout
-    assert _terminal(runtime, "status").stdout.strip() == "sealed (1 of 2 shares entered)"
-    second = _terminal(runtime, "unseal", stdin=shares[0] + "\n")
+    assert _terminal(vault_runtime, "status").stdout.strip() == "sealed (1 of 2 shares entered)"
+    second = _terminal(vault_runtime, "unseal", stdin=shares[0] + "\n")
     assert second.stdout.strip() == "unsealed"
     # This process and a freshly started one both see the node unsealed.
     assert not keyring.is_sealed()
-    assert _terminal(runtime, "status").stdout.strip() == "unsealed"
+    assert _terminal(vault_runtime, "status").stdout.strip() == "unsealed"
     assert Client().get("/readyz").json() == {"status": "ready", "vault": "unsealed"}
     assert AuditEntry.objects.filter(action="vault.unseal").exists()
 
 
 def test_sealing_makes_every_process_forget_the_key(
-    transactional_db: None, audit_table_truncatable: None, runtime: Path
+    transactional_db: None, audit_table_truncatable: None, vault_runtime: Path
 ) -> None:
     shares = services.vault_init(shares=2, threshold=2)
     for share in shares:
         services.vault_add_share(mnemonic=share)
     assert keyring.master_key() is not None
-    assert _terminal(runtime, "seal").stdout.strip() == "sealed"
+    assert _terminal(vault_runtime, "seal").stdout.strip() == "sealed"
     assert keyring.master_key() is None  # this process, at its very next look
-    assert _terminal(runtime, "status").stdout.strip().startswith("sealed")
+    assert _terminal(vault_runtime, "status").stdout.strip().startswith("sealed")
     assert Client().get("/readyz").json()["vault"] == "sealed"
 
 
-def test_a_mistyped_word_is_refused_with_a_clear_message(db: None, runtime: Path) -> None:
+def test_a_mistyped_word_is_refused_with_a_clear_message(db: None, vault_runtime: Path) -> None:
     shares = services.vault_init(shares=3, threshold=2)
     words = shares[0].split()
     words[5] = "academic" if words[5] != "academic" else "acid"
@@ -103,7 +91,7 @@ def test_a_mistyped_word_is_refused_with_a_clear_message(db: None, runtime: Path
     assert services.vault_progress().have == 0
 
 
-def test_a_share_of_another_initialisation_is_refused(db: None, runtime: Path) -> None:
+def test_a_share_of_another_initialisation_is_refused(db: None, vault_runtime: Path) -> None:
     services.vault_init(shares=3, threshold=2)
     import shamir_mnemonic
 
@@ -112,7 +100,7 @@ def test_a_share_of_another_initialisation_is_refused(db: None, runtime: Path) -
         services.vault_add_share(mnemonic=stranger)
 
 
-def test_the_same_share_twice_does_not_unseal(db: None, runtime: Path) -> None:
+def test_the_same_share_twice_does_not_unseal(db: None, vault_runtime: Path) -> None:
     shares = services.vault_init(shares=3, threshold=2)
     services.vault_add_share(mnemonic=shares[1])
     with pytest.raises(VaultError, match="entered already"):
@@ -121,7 +109,7 @@ def test_the_same_share_twice_does_not_unseal(db: None, runtime: Path) -> None:
 
 
 def test_the_command_line_says_what_is_wrong(
-    db: None, runtime: Path, capsys: pytest.CaptureFixture[str]
+    db: None, vault_runtime: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     call_command("vault", "status")
     assert capsys.readouterr().out.strip() == "not initialised"
@@ -137,16 +125,16 @@ def test_unseal_material_never_goes_to_a_disk(db: None, settings: Any, tmp_path:
     assert not (tmp_path / "runtime").exists()
 
 
-def test_a_runtime_directory_open_to_others_is_refused(db: None, runtime: Path) -> None:
-    runtime.mkdir(mode=0o777)
-    runtime.chmod(0o777)
+def test_a_runtime_directory_open_to_others_is_refused(db: None, vault_runtime: Path) -> None:
+    vault_runtime.mkdir(mode=0o777)
+    vault_runtime.chmod(0o777)
     shares = services.vault_init(shares=2, threshold=2)
     with pytest.raises(VaultError, match="open to others"):
         services.vault_add_share(mnemonic=shares[0])
 
 
 def test_shares_can_be_encrypted_to_each_trustees_age_key(
-    db: None, runtime: Path, capsys: pytest.CaptureFixture[str]
+    db: None, vault_runtime: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import pyrage
 
@@ -168,7 +156,7 @@ def test_shares_can_be_encrypted_to_each_trustees_age_key(
     assert not keyring.is_sealed()
 
 
-def test_a_wrong_age_key_leaves_the_vault_uninitialised(db: None, runtime: Path) -> None:
+def test_a_wrong_age_key_leaves_the_vault_uninitialised(db: None, vault_runtime: Path) -> None:
     with pytest.raises(CommandError, match="not an age public key"):
         call_command(
             "vault",

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +16,8 @@ from safepassage.vault.views import needs_unsealed
 
 
 @pytest.fixture
-def shares(db: None, settings: Any) -> Iterator[list[str]]:
-    path = Path("/dev/shm") / f"safepassage-test-{uuid.uuid4().hex[:12]}"  # noqa: S108 (tmpfs on purpose)
-    settings.VAULT_RUNTIME_DIR = str(path)
-    yield services.vault_init(shares=3, threshold=2)
-    keyring.forget_everything()
-    shutil.rmtree(path, ignore_errors=True)
+def shares(db: None, vault_runtime: Path) -> list[str]:
+    return services.vault_init(shares=3, threshold=2)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html, validate_password
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,19 @@ username_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]{1,39}$",
     _("Use 2 to 40 small letters a–z, digits, dots, dashes or underscores."),
 )
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Put a service's ValidationError next to the field it names, or above the form."""
+    if hasattr(exc, "error_dict"):
+        for name, errors in exc.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+def role_choices(roles: list[str]) -> list[tuple[str, str]]:
+    return [(r.value, str(r.label)) for r in Role if r.value in roles]
 
 
 class OrganisationChoiceMixin:
@@ -50,7 +64,7 @@ class InvitationForm(OrganisationChoiceMixin, forms.Form):
         super().__init__(*args, **kwargs)
         role = self.fields["role"]
         assert isinstance(role, forms.ChoiceField)
-        role.choices = [(r.value, r.label) for r in Role if r.value in roles]
+        role.choices = role_choices(roles)
         if organisations is not None:
             self.add_organisation_field(organisations)
 
@@ -65,7 +79,7 @@ class RoleForm(forms.Form):
         super().__init__(*args, **kwargs)
         role = self.fields["role"]
         assert isinstance(role, forms.ChoiceField)
-        role.choices = [(r.value, r.label) for r in Role if r.value in roles]
+        role.choices = role_choices(roles)
 
 
 class SetPasswordForm(forms.Form):
@@ -101,12 +115,3 @@ class SetPasswordForm(forms.Form):
         ):
             self.add_error("password2", _("The two passwords differ."))
         return data
-
-
-class AuditFilterForm(forms.Form):
-    action = forms.CharField(label=_("Action"), required=False, max_length=64)
-    outcome = forms.ChoiceField(
-        label=_("Outcome"),
-        required=False,
-        choices=[("", _("Any")), ("ok", _("done")), ("denied", _("denied")), ("failed", _("failed"))],
-    )

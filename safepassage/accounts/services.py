@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime
 
@@ -17,10 +16,7 @@ from django.utils.translation import gettext as _
 from safepassage.accounts.models import Invitation, Membership, Organisation, User
 from safepassage.accounts.roles import Action, Role
 from safepassage.audit.services import audit_record
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from safepassage.lib.tokens import token_digest
 
 
 def _check(by: User, action: Action, organisation_id: int) -> None:
@@ -57,14 +53,14 @@ def _new_link(
         role=role,
         username=username,
         user=user,
-        token_hash=_hash_token(token),
+        token_hash=token_digest(token),
         created_by=by,
         expires_at=timezone.now() + settings.INVITATION_TTL,
     )
     return invitation, token
 
 
-def _grantable_roles(by: User) -> set[str]:
+def grantable_roles(by: User) -> set[str]:
     roles = {r.value for r in Role} - {Role.PLATFORM_ADMIN.value}
     if any(m.role == Role.PLATFORM_ADMIN for m in by.active_memberships()):
         roles.add(Role.PLATFORM_ADMIN.value)
@@ -76,7 +72,7 @@ def invitation_create(
 ) -> tuple[Invitation, str]:
     """A one-time link for a new person. Returns the invitation and the token, which is shown once."""
     _check(by, Action.MEMBERS_MANAGE, organisation.pk)
-    if role not in _grantable_roles(by):
+    if role not in grantable_roles(by):
         raise ValidationError({"role": _("You cannot give this role.")})
     username = username.strip()
     if User.objects.filter(username__iexact=username).exists():
@@ -128,7 +124,7 @@ def invitation_find(*, token: str, now: datetime | None = None) -> Invitation | 
     """The usable invitation behind a token, or None (unknown, used, revoked and expired look alike)."""
     invitation = (
         Invitation.objects.select_related("organisation", "user")
-        .filter(token_hash=_hash_token(token))
+        .filter(token_hash=token_digest(token))
         .first()
     )
     if invitation is None or not invitation.is_usable(now):
@@ -141,7 +137,7 @@ def invitation_accept(*, token: str, password: str) -> User:
     with transaction.atomic(durable=True):
         invitation = (
             Invitation.objects.select_for_update(of=("self",))
-            .filter(token_hash=_hash_token(token))
+            .filter(token_hash=token_digest(token))
             .select_related("user")
             .first()
         )
@@ -196,7 +192,7 @@ def person_set_active(*, by: User, membership: Membership, active: bool) -> None
 
 def membership_add(*, by: User, person: User, organisation: Organisation, role: str) -> Membership:
     _check(by, Action.MEMBERS_MANAGE, organisation.pk)
-    if role not in _grantable_roles(by):
+    if role not in grantable_roles(by):
         raise ValidationError({"role": _("You cannot give this role.")})
     with transaction.atomic(durable=True):
         membership, created = Membership.objects.get_or_create(
@@ -210,7 +206,7 @@ def membership_add(*, by: User, person: User, organisation: Organisation, role: 
 def membership_remove(*, by: User, membership: Membership) -> None:
     """Remove a role. The person's sessions end at once, so the role is gone from every open page."""
     _check(by, Action.MEMBERS_MANAGE, membership.organisation_id)
-    if membership.role == Role.PLATFORM_ADMIN and Role.PLATFORM_ADMIN.value not in _grantable_roles(by):
+    if membership.role == Role.PLATFORM_ADMIN and Role.PLATFORM_ADMIN.value not in grantable_roles(by):
         raise ValidationError(_("You cannot remove this role."))
     if membership.user_id == by.pk and membership.role == Role.ORG_ADMIN:
         raise ValidationError(_("You cannot remove your own admin role."))

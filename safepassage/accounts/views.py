@@ -16,11 +16,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safepassage.accounts import access, selectors, services
-from safepassage.accounts.forms import InvitationForm, RoleForm, SetPasswordForm
+from safepassage.accounts.forms import InvitationForm, RoleForm, SetPasswordForm, add_service_errors
 from safepassage.accounts.models import Invitation, Organisation, User
 from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import login_only, public, requires
-from safepassage.accounts.services import _grantable_roles
+from safepassage.accounts.services import grantable_roles
 from safepassage.accounts.stepup import step_up
 from safepassage.audit.services import audit_record
 
@@ -28,14 +28,6 @@ from safepassage.audit.services import audit_record
 def _user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)
     return request.user
-
-
-def _apply_errors(form: InvitationForm | RoleForm | SetPasswordForm, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for name, errors in exc.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, exc)
 
 
 @require_GET
@@ -85,7 +77,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
             "memberships": memberships,
             "manageable": manageable,
             "managed_membership": managed_membership,
-            "role_form": RoleForm(roles=sorted(_grantable_roles(user))),
+            "role_form": RoleForm(roles=sorted(grantable_roles(user))),
         },
     )
 
@@ -96,7 +88,7 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
 @step_up
 def invite(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    roles = sorted(_grantable_roles(user))
+    roles = sorted(grantable_roles(user))
     organisations = list(Organisation.objects.filter(pk__in=user.orgs_where(Action.MEMBERS_MANAGE)))
     form = InvitationForm(request.POST or None, roles=roles, organisations=organisations)
     if request.method == "POST" and form.is_valid():
@@ -111,7 +103,7 @@ def invite(request: HttpRequest) -> HttpResponse:
                 role=form.cleaned_data["role"],
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             return _show_link(request, invitation, token)
     ttl_days = max(1, round(settings.INVITATION_TTL.total_seconds() / 86400))
@@ -120,9 +112,8 @@ def invite(request: HttpRequest) -> HttpResponse:
 
 def _show_link(request: HttpRequest, invitation: Invitation, token: str) -> HttpResponse:
     link = request.build_absolute_uri(reverse("invitation_accept", args=[token]))
-    response = render(request, "accounts/link_once.html", {"invitation": invitation, "link": link})
-    response["Cache-Control"] = "no-store"
-    return response
+    # Logged-in pages are sent with no-store (PrivacyHeadersMiddleware): the link stays out of caches.
+    return render(request, "accounts/link_once.html", {"invitation": invitation, "link": link})
 
 
 @require_POST
@@ -169,7 +160,7 @@ def _set_active(request: HttpRequest, membership_id: int, *, active: bool) -> Ht
 def role_add(request: HttpRequest, membership_id: int) -> HttpResponse:
     user = _user(request)
     membership = access.membership_get_for_user(user, membership_id)
-    form = RoleForm(request.POST, roles=sorted(_grantable_roles(user)))
+    form = RoleForm(request.POST, roles=sorted(grantable_roles(user)))
     if form.is_valid():
         try:
             services.membership_add(
@@ -243,7 +234,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         try:
             person = services.invitation_accept(token=token, password=form.cleaned_data["password1"])
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             if is_mfa_enabled(person):
                 # A reset link replaces the password, never the second factor: log in with both.
@@ -254,6 +245,4 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             record_authentication(request, person, "password", reauthenticated=True)
             messages.success(request, _("Your password is set. Now set up your second factor."))
             return redirect("mfa_activate_totp")
-    response = render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})
-    response["Cache-Control"] = "no-store"
-    return response
+    return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invitation})

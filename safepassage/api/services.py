@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -19,14 +18,11 @@ from safepassage.accounts.roles import TOKEN_ACTIONS, Action
 from safepassage.api.models import ApiToken
 from safepassage.audit.models import Outcome
 from safepassage.audit.services import audit_record
+from safepassage.lib.tokens import token_digest
 
 TOKEN_PREFIX = "sp_"  # noqa: S105 - a public marker that says what the string is, not a secret
 # sp_<8 hex: the public prefix>_<43 url-safe characters: secrets.token_urlsafe(32)>
 _TOKEN_SHAPE = re.compile(re.escape(TOKEN_PREFIX) + r"([0-9a-f]{8})_[A-Za-z0-9_-]{43}")
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def api_token_create(
@@ -48,7 +44,7 @@ def api_token_create(
             organisation=organisation,
             name=name.strip(),
             prefix=prefix,
-            token_hash=_digest(token),
+            token_hash=token_digest(token),
             actions=sorted(actions),
             created_by=by,
             expires_at=timezone.now() + timedelta(days=days),
@@ -75,7 +71,7 @@ def api_token_authenticate(raw: str) -> ApiToken | None:
     if shape is None:
         return None
     row = ApiToken.objects.select_related("organisation").filter(prefix=shape.group(1)).first()
-    if row is None or not hmac.compare_digest(row.token_hash, _digest(raw)):
+    if row is None or not hmac.compare_digest(row.token_hash, token_digest(raw)):
         return None
     if not row.is_live():
         audit_record(

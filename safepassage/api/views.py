@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from safepassage.accounts.access import organisation_get_for_user
+from safepassage.accounts.forms import add_service_errors
 from safepassage.accounts.models import Organisation, User
 from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import requires
@@ -40,12 +41,9 @@ def tokens(request: HttpRequest) -> HttpResponse:
                 days=form.cleaned_data["days"],
             )
         except ValidationError as exc:
-            for field, errors in exc.error_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, exc)
         else:
-            response = render(request, "api/token_once.html", {"row": row, "token": token})
-            response["Cache-Control"] = "no-store"
-            return response
+            return render(request, "api/token_once.html", {"row": row, "token": token})
     rows = api_tokens_for_user(user).select_related("organisation")
     return render(request, "api/tokens.html", {"form": form, "rows": rows})
 

@@ -7,10 +7,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from safepassage.accounts.forms import AuditFilterForm
 from safepassage.accounts.models import User
 from safepassage.accounts.roles import Action
 from safepassage.accounts.rules import requires
+from safepassage.audit.forms import AuditFilterForm
 from safepassage.audit.selectors import audit_entries_for_user
 from safepassage.audit.services import audit_record
 

@@ -40,12 +40,18 @@ class BlindIndex:
         return index_bits(self.expected_rows)
 
 
+def _name_and_birth_year(name: str, year: int | str) -> str:
+    family, born = name_family(name), birth_year(year)
+    return f"{family}\x1f{born}" if family and born else ""
+
+
 INDEXES = {
     index.name: index
     for index in [
         BlindIndex("name", 100_000, name_family),
         BlindIndex("phone", 100_000, phone_e164),
         BlindIndex("birth_year", 100_000, birth_year),
+        BlindIndex("name_birth_year", 100_000, _name_and_birth_year),
     ]
 }
 
@@ -53,20 +59,9 @@ INDEXES = {
 def blind_index(index_name: str, *values: object) -> int | None:
     """The truncated index of the normalised value(s), or None when nothing normalises (never index "")."""
     index = INDEXES[index_name]
-    normalised = [index.normalise(v) for v in values] if len(values) == 1 else [str(v) for v in values]
-    if not all(normalised):
+    normalised = index.normalise(*values)
+    if not normalised:
         return None
     key = derive(unsealed_master(), f"blind-index/{index_name}")
-    digest = hmac.new(key, "\x1f".join(normalised).encode(), hashlib.sha256).digest()
+    digest = hmac.new(key, normalised.encode(), hashlib.sha256).digest()
     return int.from_bytes(digest, "big") >> (256 - index.bits)
-
-
-def name_and_birth_year_index(name: str, year: int | str) -> int | None:
-    """Compound index: the family of the name together with the birth year."""
-    family, born = name_family(name), birth_year(year)
-    if not family or not born:
-        return None
-    return blind_index("name_birth_year", family, born)
-
-
-INDEXES["name_birth_year"] = BlindIndex("name_birth_year", 100_000, str)

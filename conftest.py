@@ -150,9 +150,11 @@ def vault_runtime(settings: Any) -> Any:
 
 
 @pytest.fixture
-def unsealed(db: None, vault_runtime: Any) -> None:
-    """An initialised vault (2 of 2 shares), unsealed."""
+def unsealed(db: None, vault_runtime: Any) -> list[str]:
+    """An initialised vault (2 of 2 shares), unsealed; the shares, to unseal again."""
     from safepassage.vault import services
 
-    for share in services.vault_init(shares=2, threshold=2):
+    shares = services.vault_init(shares=2, threshold=2)
+    for share in shares:
         services.vault_add_share(mnemonic=share)
+    return shares

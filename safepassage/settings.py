@@ -257,6 +257,12 @@ VAULT_RUNTIME_DIR = envstr(
     + hashlib.sha256(str(DATABASES["default"].get("NAME", "")).encode()).hexdigest()[:16],
 )
 VAULT_ALLOW_ANY_RUNTIME_DIR = envbool("VAULT_ALLOW_ANY_RUNTIME_DIR", False)
+# The shred store: one random secret per sensitive record, kept outside the main database so that erasing a
+# record also defeats dumps taken before the erasure. A file path (SQLite) or a postgresql:// URL of a database
+# other than the main one. Back it up apart from the database, with short retention (docs/vault.md).
+VAULT_SHRED_STORE = envstr("SAFEPASSAGE_SHRED_STORE", str(VAR_DIR / "shred-store.sqlite3"))
+# Encrypted files (attachments, intake uploads): ciphertext only, named by random ids.
+VAULT_FILE_DIR = Path(envstr("SAFEPASSAGE_FILE_DIR", str(VAR_DIR / "files")))
 
 # Invitations and reset links.
 INVITATION_TTL = timedelta(hours=envint("INVITATION_TTL_HOURS", 72))

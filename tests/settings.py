@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import tempfile
+from pathlib import Path
 
 os.environ.setdefault("SAFEPASSAGE_MODE", "test")
 
@@ -93,3 +94,11 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
 # A vault runtime directory of this run's own, so a demo unsealed on the same machine is not seen here.
 VAULT_RUNTIME_DIR = f"/dev/shm/safepassage-test-run-{os.getpid()}"  # noqa: S108 (tmpfs on purpose)
 atexit.register(shutil.rmtree, VAULT_RUNTIME_DIR, True)
+# The shred store and encrypted files of this run, likewise.
+_run_dir = Path(tempfile.gettempdir()) / f"safepassage-test-run-{os.getpid()}"
+VAULT_SHRED_STORE = str(_run_dir / "shred-store.sqlite3")
+VAULT_FILE_DIR = _run_dir / "files"
+atexit.register(shutil.rmtree, _run_dir, True)
+
+# A test-only room with one of every sensitive field kind (tests/specimens).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.specimens"]  # noqa: F405

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils import timezone
 
 from safepassage.audit.models import AuditEntry
-from safepassage.vault.keys import checkpoint_private_key, public_hex, unsealed_master
+from safepassage.vault.keys import checkpoint_private_key, public_hex, vault_root
 from safepassage.vault.models import VaultState
 
 VERSION = 1
@@ -32,7 +32,7 @@ def _signed_bytes(body: dict[str, Any]) -> bytes:
 
 def checkpoint_create() -> dict[str, Any]:
     """Sign the current head of the log. Needs the vault unsealed."""
-    key = checkpoint_private_key(unsealed_master())
+    key = checkpoint_private_key(vault_root())
     head = AuditEntry.objects.order_by("-seq").only("seq", "hash").first()
     body = {
         "version": VERSION,

@@ -1,7 +1,7 @@
 """Blind indexes: exact lookups on encrypted values without decrypting them.
 
-An index is HMAC-SHA256 of the normalised value under the index's own key (derived from the master key, so
-useless without it), truncated to L bits. L follows CipherSweet's sizing rule for the expected row count R:
+An index is HMAC-SHA256 of the normalised value under the index's own key (derived from the vault root, itself
+wrapped under the master key, so useless without it), truncated to L bits. L follows CipherSweet's sizing rule for the expected row count R:
 every index value should be shared by at least 2 rows and fewer than √R rows, that is
 2 <= R / 2^L < √R, so we take the largest L with 2^L <= R / 2 (and check 2^L > √R). docs/vault.md has the
 figures per index. Compound indexes (name + birth year) exist because either alone is too coarse to find a
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from safepassage.lib.normalise import birth_year, name_family, phone_e164
-from safepassage.vault.keys import derive, unsealed_master
+from safepassage.vault.keys import derive, vault_root
 
 
 def index_bits(expected_rows: int) -> int:
@@ -62,6 +62,6 @@ def blind_index(index_name: str, *values: object) -> int | None:
     normalised = index.normalise(*values)
     if not normalised:
         return None
-    key = derive(unsealed_master(), f"blind-index/{index_name}")
+    key = derive(vault_root(), f"blind-index/{index_name}")
     digest = hmac.new(key, normalised.encode(), hashlib.sha256).digest()
     return int.from_bytes(digest, "big") >> (256 - index.bits)

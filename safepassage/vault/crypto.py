@@ -2,24 +2,38 @@
 
 Every ciphertext carries its place as associated data ("<table>/<field>/<id>"), so one copied into another row
 or field fails to decrypt instead of showing the wrong person's data. Decrypt only what is displayed: callers
-open one field at a time with the data key of the record, for the organisation the reader acts for.
+open one field at a time with the key of the record, for the organisation the reader acts for.
+
+A record's key is HMAC-SHA256(shred secret, data key) (HKDF's extract step): the data key is random and wrapped
+once per organisation allowed to read (no wrap, no reading: need-to-know in the crypto too); the shred secret
+lives in the shred store outside the database, and erasing the record forgets it (see shredstore.py).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+import threading
 import uuid
+from collections.abc import Iterable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
+from safepassage.vault import keyring, shredstore
 from safepassage.vault.keyring import VaultError
 from safepassage.vault.keys import derive, unsealed_master
-from safepassage.vault.models import DataKey, DataKeyWrap, OrganisationKey
+from safepassage.vault.models import DataKey, DataKeyWrap, OrganisationKey, VaultState
 
 VERSION = b"\x01"
+_lock = threading.Lock()
+_organisation_keys: dict[
+    int, tuple[bytes, bytes]
+] = {}  # OrganisationKey.pk -> (master it was opened with, key)
 
 
 class Undecryptable(VaultError):
@@ -40,68 +54,192 @@ def unseal(key: bytes, blob: bytes, aad: str) -> bytes:
         raise Undecryptable("tampered, moved to another place, or under another key") from exc
 
 
-def organisation_key(organisation_id: int) -> bytes:
-    """The organisation's key, made on first use; needs the vault unsealed."""
-    wrapping = derive(unsealed_master(), "organisation-key-wrap")
-    aad = f"organisation-key/{organisation_id}"
-    row = OrganisationKey.objects.filter(organisation_id=organisation_id).first()
+def _generation() -> Subquery:
+    return Subquery(VaultState.objects.filter(pk=1).values("generation")[:1])
+
+
+def organisation_key_wrap(master: bytes) -> bytes:
+    return derive(master, "organisation-key-wrap")
+
+
+def _organisation_key_aad(row: OrganisationKey) -> str:
+    return f"organisation-key/{row.organisation_id}/{row.generation}"
+
+
+def open_organisation_key(row: OrganisationKey) -> bytes:
+    """Unwrap an organisation key, cached in this process until the master key changes or is gone."""
+    master = unsealed_master()
+    with _lock:
+        cached = _organisation_keys.get(row.pk)
+        if cached is not None and hmac.compare_digest(cached[0], master):
+            return cached[1]
+    try:
+        key = unseal(organisation_key_wrap(master), bytes(row.wrapped), _organisation_key_aad(row))
+    except Undecryptable:
+        # The instant between a rotation's switch and its new master key reaching tmpfs.
+        upcoming = keyring.next_key()
+        if upcoming is None:
+            raise
+        key = unseal(organisation_key_wrap(upcoming), bytes(row.wrapped), _organisation_key_aad(row))
+    with _lock:
+        if len(_organisation_keys) > 10_000:
+            _organisation_keys.clear()
+        _organisation_keys[row.pk] = (master, key)
+    return key
+
+
+def forget_cached_keys() -> None:
+    with _lock:
+        _organisation_keys.clear()
+
+
+keyring.on_forget(forget_cached_keys)
+
+
+def organisation_key_create(organisation_id: int, generation: int, master: bytes) -> OrganisationKey:
+    """A new random key for the organisation and generation, wrapped under that master; the existing one if
+    another process made it first."""
+    row = OrganisationKey(organisation_id=organisation_id, generation=generation)
+    try:
+        with transaction.atomic():
+            row.wrapped = seal(
+                organisation_key_wrap(master), secrets.token_bytes(32), _organisation_key_aad(row)
+            )
+            row.save()
+    except IntegrityError:
+        row = OrganisationKey.objects.get(organisation_id=organisation_id, generation=generation)
+    return row
+
+
+def current_organisation_key(organisation_id: int) -> OrganisationKey:
+    """The organisation's key row of the current generation, made on first use; needs the vault unsealed."""
+    row = OrganisationKey.objects.filter(organisation_id=organisation_id, generation=_generation()).first()
     if row is None:
-        key = secrets.token_bytes(32)
-        try:
-            with transaction.atomic():
-                OrganisationKey.objects.create(
-                    organisation_id=organisation_id, wrapped=seal(wrapping, key, aad)
-                )
-            return key
-        except IntegrityError:  # another process made it first: use theirs
-            row = OrganisationKey.objects.get(organisation_id=organisation_id)
-    return unseal(wrapping, bytes(row.wrapped), aad)
+        state = VaultState.objects.get(pk=1)
+        row = organisation_key_create(organisation_id, state.generation, unsealed_master())
+    return row
 
 
-def _wrap_aad(data_key_id: uuid.UUID, organisation_id: int) -> str:
-    return f"data-key/{data_key_id}/{organisation_id}"
+def organisation_key(organisation_id: int) -> bytes:
+    return open_organisation_key(current_organisation_key(organisation_id))
+
+
+def wrap_aad(data_key_id: uuid.UUID | str, organisation_id: int, generation: int) -> str:
+    return f"data-key/{data_key_id}/{organisation_id}/{generation}"
+
+
+def _wrap(data_key_id: uuid.UUID, organisation_id: int, key: bytes) -> None:
+    row = current_organisation_key(organisation_id)
+    DataKeyWrap.objects.update_or_create(
+        data_key_id=data_key_id,
+        organisation_key=row,
+        defaults={
+            "organisation_id": organisation_id,
+            "wrapped": seal(
+                open_organisation_key(row), key, wrap_aad(data_key_id, organisation_id, row.generation)
+            ),
+        },
+    )
+
+
+def _lock_generation() -> None:
+    """Hold the vault row while wrapping, so that a rotation switches generations between writers, never
+    under one (SQLite writers are serialised anyway)."""
+    VaultState.objects.select_for_update().filter(pk=1).first()
+
+
+def record_key(data_key: bytes, shred_secret: bytes) -> bytes:
+    return hmac.digest(shred_secret, data_key, hashlib.sha256)
 
 
 def data_key_create(*, organisation_ids: list[int]) -> tuple[DataKey, bytes]:
-    """A fresh random data key for one record, wrapped for each organisation allowed to read it."""
+    """A fresh key for one record, wrapped for each organisation allowed to read it; returns the record key."""
+    unsealed_master()
     key = secrets.token_bytes(32)
+    record_id = uuid.uuid4()
+    secret = shredstore.create(str(record_id))  # first, so no record exists without its secret
     with transaction.atomic():
-        row = DataKey.objects.create()
+        _lock_generation()
+        row = DataKey.objects.create(pk=record_id)
         for organisation_id in organisation_ids:
-            DataKeyWrap.objects.create(
-                data_key=row,
-                organisation_id=organisation_id,
-                wrapped=seal(organisation_key(organisation_id), key, _wrap_aad(row.pk, organisation_id)),
-            )
-    return row, key
+            _wrap(row.pk, organisation_id, key)
+    return row, record_key(key, secret)
 
 
-def data_key_open(data_key_id: uuid.UUID, organisation_id: int) -> bytes:
-    """The record's data key for a reader of this organisation; Undecryptable without a wrap for it."""
-    wrap = DataKeyWrap.objects.filter(data_key_id=data_key_id, organisation_id=organisation_id).first()
+def _open_wraps(wraps: Iterable[DataKeyWrap]) -> dict[str, bytes]:
+    wraps = list(wraps)
+    secrets_by_id = shredstore.fetch(str(wrap.data_key_id) for wrap in wraps)
+    keys: dict[str, bytes] = {}
+    for wrap in wraps:
+        secret = secrets_by_id.get(str(wrap.data_key_id))
+        if secret is None:
+            continue  # erased
+        organisation_key_row = wrap.organisation_key
+        data_key = unseal(
+            open_organisation_key(organisation_key_row),
+            bytes(wrap.wrapped),
+            wrap_aad(wrap.data_key_id, wrap.organisation_id, organisation_key_row.generation),
+        )
+        keys[str(wrap.data_key_id)] = record_key(data_key, secret)
+    return keys
+
+
+def data_keys_open(data_key_ids: Iterable[uuid.UUID | str], organisation_id: int) -> dict[str, bytes]:
+    """Record keys for a page of records in one query; records this organisation may not read, or erased ones,
+    are missing from the answer."""
+    unsealed_master()
+    ids = [uuid.UUID(str(i)) for i in data_key_ids]
+    if not ids:
+        return {}
+    wraps = DataKeyWrap.objects.filter(
+        organisation_id=organisation_id, organisation_key__generation=_generation(), data_key_id__in=ids
+    ).select_related("organisation_key")
+    return _open_wraps(wraps)
+
+
+def data_key_open(data_key_id: uuid.UUID | str, organisation_id: int) -> bytes:
+    """The record key for a reader of this organisation; Undecryptable without a wrap for it."""
+    key = data_keys_open([data_key_id], organisation_id).get(str(data_key_id))
+    if key is None:
+        raise Undecryptable("no key for this organisation")
+    return key
+
+
+def _data_key(data_key_id: uuid.UUID, organisation_id: int) -> bytes:
+    wrap = (
+        DataKeyWrap.objects.filter(
+            data_key_id=data_key_id,
+            organisation_id=organisation_id,
+            organisation_key__generation=_generation(),
+        )
+        .select_related("organisation_key")
+        .first()
+    )
     if wrap is None:
         raise Undecryptable("no key for this organisation")
     return unseal(
-        organisation_key(organisation_id), bytes(wrap.wrapped), _wrap_aad(data_key_id, organisation_id)
+        open_organisation_key(wrap.organisation_key),
+        bytes(wrap.wrapped),
+        wrap_aad(data_key_id, organisation_id, wrap.organisation_key.generation),
     )
 
 
 def data_key_share(*, data_key_id: uuid.UUID, from_organisation_id: int, to_organisation_id: int) -> None:
     """Let another organisation read the record (a referral): wrap its data key once more."""
-    key = data_key_open(data_key_id, from_organisation_id)
-    DataKeyWrap.objects.update_or_create(
-        data_key_id=data_key_id,
-        organisation_id=to_organisation_id,
-        defaults={
-            "wrapped": seal(
-                organisation_key(to_organisation_id), key, _wrap_aad(data_key_id, to_organisation_id)
-            )
-        },
-    )
+    with transaction.atomic():
+        _lock_generation()
+        _wrap(data_key_id, to_organisation_id, _data_key(data_key_id, from_organisation_id))
+
+
+def data_key_unshare(*, data_key_id: uuid.UUID, organisation_id: int) -> None:
+    """Take the record back from an organisation (a revoked referral): its wraps are destroyed at once."""
+    DataKeyWrap.objects.filter(data_key_id=data_key_id, organisation_id=organisation_id).delete()
 
 
 def data_key_destroy(data_key_id: uuid.UUID) -> None:
-    """Crypto-shredding in the live database: every wrap of the key is gone, so is every reading of the record."""
+    """Crypto-shredding: the shred secret is forgotten (so dumps taken before now cannot read the record either),
+    then every wrap of the key goes."""
+    shredstore.forget(str(data_key_id))
     with transaction.atomic():
         DataKeyWrap.objects.filter(data_key_id=data_key_id).delete()
         DataKey.objects.filter(pk=data_key_id).update(destroyed_at=timezone.now())

@@ -15,6 +15,7 @@ import hmac
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,20 @@ from django.conf import settings
 CHECK_LABEL = b"safepassage-vault-check-v1"
 _lock = threading.Lock()
 _cached: tuple[tuple[int, int], bytes] | None = None  # ((inode, mtime_ns), master key)
+_forget_callbacks: list[Callable[[], None]] = []
+
+
+def on_forget(callback: Callable[[], None]) -> None:
+    """Run `callback` whenever this process drops its master key (sealed, or replaced by a rotation), so that
+    keys derived from it go too."""
+    _forget_callbacks.append(callback)
+
+
+def _drop_cache() -> None:
+    global _cached
+    _cached = None
+    for callback in _forget_callbacks:
+        callback()
 
 
 class VaultError(Exception):
@@ -84,16 +99,18 @@ def master_key() -> bytes | None:
         stat = path.stat()
     except OSError:
         with _lock:
-            _cached = None
+            if _cached is not None:
+                _drop_cache()
         return None
     stamp = (stat.st_ino, stat.st_mtime_ns)
     with _lock:
         if _cached is not None and _cached[0] == stamp:
             return _cached[1]
+        if _cached is not None:
+            _drop_cache()
         try:
             key = path.read_bytes()
         except OSError:
-            _cached = None
             return None
         _cached = (stamp, key)
         return key
@@ -105,6 +122,24 @@ def is_sealed() -> bool:
 
 def put_master_key(master: bytes) -> None:
     _write_private(runtime_dir() / "master.key", master)
+
+
+def next_key() -> bytes | None:
+    """The new master key of a rotation under way (tmpfs only, like the master key)."""
+    try:
+        return (Path(settings.VAULT_RUNTIME_DIR) / "next.key").read_bytes()
+    except OSError:
+        return None
+
+
+def put_next_key(master: bytes) -> None:
+    _write_private(runtime_dir() / "next.key", master)
+
+
+def promote_next_key() -> None:
+    """End of a rotation: the new master key replaces the old one for every process, in one rename."""
+    directory = runtime_dir()
+    os.replace(directory / "next.key", directory / "master.key")
 
 
 def pending_shares() -> list[str]:
@@ -124,7 +159,7 @@ def forget_everything() -> None:
     """Seal: remove the master key and any shares waiting, then forget this process's copy."""
     global _cached
     directory = Path(settings.VAULT_RUNTIME_DIR)
-    for name in ("master.key", "pending.json", "master.tmp", "pending.tmp"):
+    for name in ("master.key", "pending.json", "next.key", "master.tmp", "pending.tmp", "next.tmp"):
         try:
             path = directory / name
             # Overwrite before unlinking: tmpfs pages are freed, but not necessarily cleared.
@@ -135,4 +170,4 @@ def forget_everything() -> None:
         except OSError:
             pass
     with _lock:
-        _cached = None
+        _drop_cache()

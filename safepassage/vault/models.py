@@ -20,6 +20,17 @@ class VaultState(models.Model):
     # Public half of the audit checkpoint key (derived from the master key), to verify while sealed.
     checkpoint_public_key = models.CharField(max_length=64, blank=True)
     initialised_at = models.DateTimeField(default=timezone.now)
+    # Which organisation keys are current; `vault rotate` adds a generation and retires the one before.
+    generation = models.PositiveIntegerField(default=1)
+    # The vault root (random, wrapped under the master key): blind-index and checkpoint keys derive from it, so
+    # they survive a rotation of the master key.
+    root_wrapped = models.BinaryField(default=b"")
+    # A rotation under way: the new master key waits in tmpfs, recognised by this check value.
+    next_key_check = models.CharField(max_length=64, blank=True)
+    next_threshold = models.PositiveSmallIntegerField(default=0)
+    next_share_count = models.PositiveSmallIntegerField(default=0)
+    # The new shares were made but not yet shown (a rotation killed at the very end shows a fresh set).
+    shares_pending = models.BooleanField(default=False)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="vaultstate_single_row")]
@@ -29,14 +40,22 @@ class VaultState(models.Model):
 
 
 class OrganisationKey(models.Model):
-    """An organisation's key, AES-GCM-wrapped under a key derived from the master key."""
+    """An organisation's key of one generation, AES-GCM-wrapped under a key derived from that master key."""
 
-    organisation = models.OneToOneField("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    generation = models.PositiveIntegerField()
     wrapped = models.BinaryField()
     created_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "generation"], name="organisationkey_one_per_generation"
+            )
+        ]
+
     def __str__(self) -> str:
-        return f"key of organisation {self.organisation_id}"
+        return f"key of organisation {self.organisation_id} (generation {self.generation})"
 
 
 class DataKey(models.Model):
@@ -51,16 +70,33 @@ class DataKey(models.Model):
 
 
 class DataKeyWrap(models.Model):
+    """A record's data key, wrapped under one organisation's key (of one generation)."""
+
     data_key = models.ForeignKey(DataKey, on_delete=models.CASCADE, related_name="wraps")
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    organisation_key = models.ForeignKey(OrganisationKey, on_delete=models.PROTECT, related_name="+")
     wrapped = models.BinaryField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["data_key", "organisation"], name="datakeywrap_one_per_organisation"
+                fields=["data_key", "organisation_key"], name="datakeywrap_one_per_organisation_key"
             )
         ]
 
     def __str__(self) -> str:
         return f"wrap of {self.data_key_id} for {self.organisation_id}"
+
+
+class IntakeKey(models.Model):
+    """An organisation's X25519 key pair for sealed intake: the public key is plain so the public face can seal
+    requests while the vault is sealed; the private key is wrapped under the organisation key."""
+
+    organisation = models.OneToOneField("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    public_key = models.BinaryField()
+    organisation_key = models.ForeignKey(OrganisationKey, on_delete=models.PROTECT, related_name="+")
+    private_wrapped = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"intake key of organisation {self.organisation_id}"

@@ -12,8 +12,9 @@ from shamir_mnemonic.share import Share
 
 from safepassage.audit.services import audit_record
 from safepassage.vault import keyring
+from safepassage.vault.intake import intake_keys_ensure
 from safepassage.vault.keyring import Progress, VaultError
-from safepassage.vault.keys import checkpoint_private_key, public_hex
+from safepassage.vault.keys import checkpoint_private_key, new_root, public_hex, wrap_root
 from safepassage.vault.models import VaultState
 
 
@@ -33,6 +34,7 @@ def vault_init(*, shares: int, threshold: int, actor: object = None) -> list[str
     )
     mnemonics: list[str] = groups[0]
     identifier = Share.from_mnemonic(mnemonics[0]).identifier
+    root = new_root()
     try:
         with transaction.atomic():
             VaultState.objects.create(
@@ -41,7 +43,8 @@ def vault_init(*, shares: int, threshold: int, actor: object = None) -> list[str
                 threshold=threshold,
                 share_count=shares,
                 key_check=keyring.key_check(master),
-                checkpoint_public_key=public_hex(checkpoint_private_key(master).public_key()),
+                root_wrapped=wrap_root(master, root),
+                checkpoint_public_key=public_hex(checkpoint_private_key(root).public_key()),
             )
             audit_record(action="vault.init", actor=actor)
     except IntegrityError as exc:
@@ -111,9 +114,15 @@ def vault_add_share(*, mnemonic: str, actor: object = None) -> Progress:
     if keyring.key_check(master) != state.key_check:
         keyring.forget_everything()
         raise VaultError(_("These shares give a wrong key. Start again with the trustees' shares."))
+    if not state.root_wrapped:  # a vault initialised before the root existed gets one now
+        root = new_root()
+        state.root_wrapped = wrap_root(master, root)
+        state.checkpoint_public_key = public_hex(checkpoint_private_key(root).public_key())
+        state.save(update_fields=["root_wrapped", "checkpoint_public_key"])
     keyring.put_master_key(master)
     keyring.put_pending_shares([])
     audit_record(action="vault.unseal", actor=actor)
+    intake_keys_ensure()
     return Progress(state.threshold, state.threshold)
 
 

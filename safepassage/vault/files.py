@@ -1,0 +1,116 @@
+"""Files encrypted as streams: libsodium's secretstream (XChaCha20-Poly1305), never held whole in memory.
+
+A file is a header and a sequence of 64 KiB chunks, each authenticated with the file's place as associated data;
+the last chunk carries the FINAL tag, so a truncated, reordered, altered or moved file fails to decrypt.
+Memory stays flat whatever the size: one chunk in, one chunk out.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+from nacl import bindings as sodium
+
+from safepassage.vault.crypto import Undecryptable
+
+CHUNK = 64 * 1024
+MAGIC = b"SPF1"
+_ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
+_HEADER = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
+_FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
+
+
+def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+    if hasattr(source, "read"):
+        while block := source.read(CHUNK):
+            yield block
+    else:
+        buffer = bytearray()
+        for piece in source:
+            buffer += piece
+            while len(buffer) >= CHUNK:
+                yield bytes(buffer[:CHUNK])
+                del buffer[:CHUNK]
+        if buffer:
+            yield bytes(buffer)
+
+
+def encrypt_stream(key: bytes, source: BinaryIO | Iterable[bytes], sink: BinaryIO, *, place: str) -> int:
+    """Encrypt `source` into `sink`; returns the plaintext size."""
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
+    sink.write(MAGIC + header)
+    aad = place.encode()
+    size = 0
+    pending: bytes | None = None
+    for block in _chunks(source):
+        if pending is not None:
+            sink.write(sodium.crypto_secretstream_xchacha20poly1305_push(state, pending, aad, _MESSAGE))
+        pending = block
+        size += len(block)
+    sink.write(sodium.crypto_secretstream_xchacha20poly1305_push(state, pending or b"", aad, _FINAL))
+    return size
+
+
+def decrypt_stream(key: bytes, source: BinaryIO, *, place: str) -> Iterator[bytes]:
+    """Yield the plaintext chunk by chunk; Undecryptable on any tampering, truncation or a wrong place."""
+    start = source.read(len(MAGIC) + _HEADER)
+    if len(start) != len(MAGIC) + _HEADER or not start.startswith(MAGIC):
+        raise Undecryptable("not a Safe Passage file")
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    try:
+        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, start[len(MAGIC) :], key)
+    except Exception as exc:
+        raise Undecryptable("not a Safe Passage file") from exc
+    aad = place.encode()
+    while True:
+        block = source.read(CHUNK + _ABYTES)
+        if not block:
+            raise Undecryptable("the file is cut short")
+        try:
+            plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, block, aad)
+        except Exception as exc:
+            raise Undecryptable("tampered, moved to another place, or under another key") from exc
+        yield plain
+        if tag == _FINAL:
+            if source.read(1):
+                raise Undecryptable("data after the end of the file")
+            return
+
+
+def file_path(file_id: str) -> Path:
+    uuid.UUID(file_id)  # never a path from outside
+    return Path(settings.VAULT_FILE_DIR) / file_id[:2] / file_id
+
+
+def store(key: bytes, source: BinaryIO | Iterable[bytes], *, place: str) -> tuple[str, int]:
+    """Encrypt into the file store under a random name; returns (file id, plaintext size)."""
+    file_id = str(uuid.uuid4())
+    path = file_path(file_id)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    try:
+        with partial.open("xb") as sink:
+            size = encrypt_stream(key, source, sink, place=place)
+            sink.flush()
+            os.fsync(sink.fileno())
+        partial.rename(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return file_id, size
+
+
+def read(key: bytes, file_id: str, *, place: str) -> Iterator[bytes]:
+    with file_path(file_id).open("rb") as source:
+        yield from decrypt_stream(key, source, place=place)
+
+
+def remove(file_id: str) -> None:
+    file_path(file_id).unlink(missing_ok=True)

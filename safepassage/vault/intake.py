@@ -1,0 +1,126 @@
+"""Sealed intake: each organisation's X25519 key pair (PyNaCl sealed boxes).
+
+The public key is stored plain, so the public face seals a help request and its files to the receiving
+organisation while the vault is sealed and without ever holding a private key. The private key is wrapped under
+the organisation key, so opening needs the vault unsealed. A sealed box has no associated data, so the place
+("<table>/<field>/<id>") is sealed inside and checked on opening: a box copied elsewhere is refused.
+Files use a random file key sealed to the organisation, then the streamed format of files.py.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
+
+from django.db import IntegrityError, transaction
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, PublicKey, SealedBox
+
+from safepassage.vault import files
+from safepassage.vault.crypto import (
+    Undecryptable,
+    current_organisation_key,
+    open_organisation_key,
+    seal,
+    unseal,
+)
+from safepassage.vault.keyring import VaultError, master_key
+from safepassage.vault.models import IntakeKey
+
+_BOX = 32 + 16 + 32  # ephemeral public key, tag, file key
+
+
+def _private_aad(organisation_id: int) -> str:
+    return f"intake-key/{organisation_id}"
+
+
+def intake_key_create(organisation_id: int) -> IntakeKey:
+    """The organisation's key pair, made once (needs the vault unsealed)."""
+    existing = IntakeKey.objects.filter(organisation_id=organisation_id).first()
+    if existing is not None:
+        return existing
+    private = PrivateKey.generate()
+    row = current_organisation_key(organisation_id)
+    try:
+        with transaction.atomic():
+            return IntakeKey.objects.create(
+                organisation_id=organisation_id,
+                public_key=bytes(private.public_key),
+                organisation_key=row,
+                private_wrapped=seal(
+                    open_organisation_key(row), bytes(private), _private_aad(organisation_id)
+                ),
+            )
+    except IntegrityError:
+        return IntakeKey.objects.get(organisation_id=organisation_id)
+
+
+def intake_keys_ensure() -> int:
+    """Give every organisation without one an intake key pair; run at unseal and when an organisation is made."""
+    from safepassage.accounts.models import Organisation
+
+    if master_key() is None:
+        return 0
+    missing = Organisation.objects.exclude(pk__in=IntakeKey.objects.values("organisation_id")).values_list(
+        "pk", flat=True
+    )
+    made = 0
+    for organisation_id in missing:
+        intake_key_create(organisation_id)
+        made += 1
+    return made
+
+
+def intake_public_key(organisation_id: int) -> PublicKey:
+    """Works while sealed. VaultError when the organisation has no key yet (made at the next unseal)."""
+    public = (
+        IntakeKey.objects.filter(organisation_id=organisation_id).values_list("public_key", flat=True).first()
+    )
+    if public is None:
+        raise VaultError("This organisation cannot receive sealed requests yet.")
+    return PublicKey(bytes(public))
+
+
+def _private_key(organisation_id: int) -> PrivateKey:
+    row = IntakeKey.objects.select_related("organisation_key").filter(organisation_id=organisation_id).first()
+    if row is None:
+        raise Undecryptable("no intake key for this organisation")
+    raw = unseal(
+        open_organisation_key(row.organisation_key), bytes(row.private_wrapped), _private_aad(organisation_id)
+    )
+    return PrivateKey(raw)
+
+
+def intake_seal(organisation_id: int, data: bytes, *, place: str) -> bytes:
+    """Seal to the organisation's public key (no private key needed, works while sealed)."""
+    return SealedBox(intake_public_key(organisation_id)).encrypt(place.encode() + b"\0" + data)
+
+
+def intake_open(organisation_id: int, blob: bytes, *, place: str) -> bytes:
+    try:
+        plain = SealedBox(_private_key(organisation_id)).decrypt(bytes(blob))
+    except CryptoError as exc:
+        raise Undecryptable("not sealed to this organisation, or tampered") from exc
+    where, _, data = plain.partition(b"\0")
+    if not hmac.compare_digest(where, place.encode()):
+        raise Undecryptable("sealed for another place")
+    return data
+
+
+def intake_seal_stream(
+    organisation_id: int, source: BinaryIO | Iterable[bytes], sink: BinaryIO, *, place: str
+) -> int:
+    """A file sealed to the organisation, streamed; returns the plaintext size."""
+    file_key = secrets.token_bytes(32)
+    sink.write(SealedBox(intake_public_key(organisation_id)).encrypt(file_key))
+    return files.encrypt_stream(file_key, source, sink, place=place)
+
+
+def intake_open_stream(organisation_id: int, source: BinaryIO, *, place: str) -> Iterator[bytes]:
+    try:
+        file_key = SealedBox(_private_key(organisation_id)).decrypt(source.read(_BOX))
+    except CryptoError as exc:
+        raise Undecryptable("not sealed to this organisation, or tampered") from exc
+    yield from files.decrypt_stream(file_key, source, place=place)

@@ -1,0 +1,139 @@
+"""Encrypted model fields: encrypted before the SQL, decrypted lazily and only for readers holding a key,
+and erased for good, even against a backup taken before the erasure."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.core import serializers
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from safepassage.vault import crypto, services, shredstore
+from safepassage.vault.crypto import Undecryptable
+from safepassage.vault.fields import opened
+from safepassage.vault.keyring import VaultError
+from safepassage.vault.models import DataKey, DataKeyWrap
+from tests.specimens.models import Specimen
+
+
+def _specimen(organisation: Any, **values: str) -> Specimen:
+    record = Specimen(organisation=organisation, code="SP-1")
+    record.seal_for([organisation.pk])
+    for name, value in values.items():
+        setattr(record, name, value)
+    record.save()
+    return record
+
+
+@pytest.mark.smoke
+def test_values_are_encrypted_before_the_sql(unsealed: None, orgs: dict[str, Any]) -> None:
+    with CaptureQueriesContext(connection) as queries:
+        record = _specimen(orgs["moscow"], name="Магомед Ибрагимов", location="Грозный, ул. Ленина 5")
+    sql = json.dumps([q["sql"] for q in queries.captured_queries], ensure_ascii=False)
+    assert "Магомед" not in sql and "Ленина" not in sql
+    assert isinstance(record.name, bytes), "the instance keeps ciphertext, not the plaintext"
+    stored = Specimen.objects.get(pk=record.pk)
+    assert b"Magomed" not in stored.name and "Магомед".encode() not in stored.name
+    [view] = opened([stored], orgs["moscow"].pk)
+    assert view.name == "Магомед Ибрагимов"
+    assert view.location == "Грозный, ул. Ленина 5"
+    assert view.contact == "", "an empty field reads as empty"
+    assert view.code == "SP-1", "plain fields pass through"
+
+
+def test_a_plaintext_cannot_reach_the_database_another_way(unsealed: None, orgs: dict[str, Any]) -> None:
+    record = _specimen(orgs["moscow"], name="Магомед")
+    with pytest.raises(TypeError, match="plaintext"), transaction.atomic():
+        Specimen.objects.filter(pk=record.pk).update(name="Магомед")
+    unopened = Specimen.objects.get(pk=record.pk)
+    unopened.notes = "a note"
+    with pytest.raises(VaultError, match="not open"):
+        unopened.save()
+
+
+def test_only_displayed_fields_are_decrypted(
+    unsealed: None, orgs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(5):
+        _specimen(orgs["moscow"], name=f"name {i}", contact=f"+7916000000{i}", narrative="long story " * 50)
+    calls: list[str] = []
+    real_open = crypto.field_open
+
+    def counting_open(key: bytes, **place: Any) -> str:
+        calls.append(place["field"])
+        return real_open(key, **place)
+
+    monkeypatch.setattr(crypto, "field_open", counting_open)
+    with CaptureQueriesContext(connection) as queries:
+        views = opened(Specimen.objects.order_by("code"), orgs["moscow"].pk)
+        names = [view.name for view in views]
+    assert sorted(names) == [f"name {i}" for i in range(5)]
+    assert calls == ["name"] * 5, "the narrative and contacts were never decrypted"
+    assert len(queries) == 2, "one query for the rows, one for all their keys"
+
+
+def test_another_organisation_reads_only_what_is_shared(unsealed: None, orgs: dict[str, Any]) -> None:
+    record = _specimen(orgs["moscow"], name="Магомед")
+    [view] = opened([record], orgs["railroad"].pk)
+    assert not view.available and view.name == ""
+    crypto.data_key_share(
+        data_key_id=record.data_key_id,
+        from_organisation_id=orgs["moscow"].pk,
+        to_organisation_id=orgs["railroad"].pk,
+    )
+    assert opened([record], orgs["railroad"].pk)[0].name == "Магомед"
+    crypto.data_key_unshare(data_key_id=record.data_key_id, organisation_id=orgs["railroad"].pk)
+    assert not opened([record], orgs["railroad"].pk)[0].available, "revocation takes effect at once"
+    assert opened([record], orgs["moscow"].pk)[0].name == "Магомед"
+
+
+def test_a_ciphertext_moved_to_another_record_does_not_open(unsealed: None, orgs: dict[str, Any]) -> None:
+    first = _specimen(orgs["moscow"], name="Магомед")
+    second = _specimen(orgs["moscow"], name="Другой")
+    Specimen.objects.filter(pk=second.pk).update(name=first.name)  # ciphertext, copied by an attacker
+    Specimen.objects.filter(pk=first.pk).update(location=first.name)
+    [moved] = opened([Specimen.objects.get(pk=second.pk)], orgs["moscow"].pk)
+    with pytest.raises(Undecryptable):
+        _ = moved.name
+    [other_field] = opened([Specimen.objects.get(pk=first.pk)], orgs["moscow"].pk)
+    with pytest.raises(Undecryptable):
+        _ = other_field.location
+
+
+def test_nothing_opens_while_sealed(unsealed: None, orgs: dict[str, Any]) -> None:
+    record = _specimen(orgs["moscow"], name="Магомед")
+    services.vault_seal()
+    with pytest.raises(VaultError, match="sealed"):
+        opened([record], orgs["moscow"].pk)
+
+
+@pytest.mark.smoke
+def test_erasure_holds_against_a_backup_taken_before_it(unsealed: None, orgs: dict[str, Any]) -> None:
+    erased = _specimen(orgs["moscow"], name="Магомед", narrative="where he hides")
+    kept = _specimen(orgs["moscow"], name="Кто-то ещё")
+    crypto.data_key_share(
+        data_key_id=erased.data_key_id,
+        from_organisation_id=orgs["moscow"].pk,
+        to_organisation_id=orgs["railroad"].pk,
+    )
+    rows: list[Any] = [*DataKey.objects.all(), *DataKeyWrap.objects.all(), *Specimen.objects.all()]
+    backup = serializers.serialize("json", rows)
+
+    erased.erase()
+    assert not DataKeyWrap.objects.filter(data_key_id=erased.data_key_id).exists(), "every wrap is gone"
+    assert not opened([Specimen.objects.get(pk=erased.pk)], orgs["moscow"].pk)[0].available
+
+    # The old backup comes back, with every wrap of the erased record's data key, and the vault is unsealed.
+    for restored in serializers.deserialize("json", backup):
+        restored.save()
+    assert DataKeyWrap.objects.filter(data_key_id=erased.data_key_id).count() == 2
+    for organisation in (orgs["moscow"], orgs["railroad"]):
+        [view] = opened([Specimen.objects.get(pk=erased.pk)], organisation.pk)
+        assert not view.available and view.narrative == ""
+    assert opened([Specimen.objects.get(pk=kept.pk)], orgs["moscow"].pk)[0].name == "Кто-то ещё", (
+        "the rest of the backup still reads"
+    )
+    assert str(erased.data_key_id) not in shredstore.fetch([str(erased.data_key_id), str(kept.data_key_id)])

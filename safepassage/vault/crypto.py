@@ -142,9 +142,9 @@ def _wrap(data_key_id: uuid.UUID, organisation_id: int, key: bytes) -> None:
     )
 
 
-def _lock_generation() -> None:
-    """Hold the vault row while wrapping, so that a rotation switches generations between writers, never
-    under one (SQLite writers are serialised anyway)."""
+def lock_generation() -> None:
+    """Hold the vault row while adding or removing wraps, so that a rotation re-wraps and switches generations
+    between such writers, never under one (SQLite writers are serialised anyway)."""
     VaultState.objects.select_for_update().filter(pk=1).first()
 
 
@@ -159,7 +159,7 @@ def data_key_create(*, organisation_ids: list[int]) -> tuple[DataKey, bytes]:
     record_id = uuid.uuid4()
     secret = shredstore.create(str(record_id))  # first, so no record exists without its secret
     with transaction.atomic():
-        _lock_generation()
+        lock_generation()
         row = DataKey.objects.create(pk=record_id)
         for organisation_id in organisation_ids:
             _wrap(row.pk, organisation_id, key)
@@ -227,13 +227,15 @@ def _data_key(data_key_id: uuid.UUID, organisation_id: int) -> bytes:
 def data_key_share(*, data_key_id: uuid.UUID, from_organisation_id: int, to_organisation_id: int) -> None:
     """Let another organisation read the record (a referral): wrap its data key once more."""
     with transaction.atomic():
-        _lock_generation()
+        lock_generation()
         _wrap(data_key_id, to_organisation_id, _data_key(data_key_id, from_organisation_id))
 
 
 def data_key_unshare(*, data_key_id: uuid.UUID, organisation_id: int) -> None:
     """Take the record back from an organisation (a revoked referral): its wraps are destroyed at once."""
-    DataKeyWrap.objects.filter(data_key_id=data_key_id, organisation_id=organisation_id).delete()
+    with transaction.atomic():
+        lock_generation()
+        DataKeyWrap.objects.filter(data_key_id=data_key_id, organisation_id=organisation_id).delete()
 
 
 def data_key_destroy(data_key_id: uuid.UUID) -> None:
@@ -241,6 +243,7 @@ def data_key_destroy(data_key_id: uuid.UUID) -> None:
     then every wrap of the key goes."""
     shredstore.forget(str(data_key_id))
     with transaction.atomic():
+        lock_generation()
         DataKeyWrap.objects.filter(data_key_id=data_key_id).delete()
         DataKey.objects.filter(pk=data_key_id).update(destroyed_at=timezone.now())
 

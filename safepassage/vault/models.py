@@ -27,9 +27,10 @@ class VaultState(models.Model):
     root_wrapped = models.BinaryField(default=b"")
     # A rotation under way: the new master key waits in tmpfs, recognised by this check value.
     next_key_check = models.CharField(max_length=64, blank=True)
+    next_identifier = models.PositiveIntegerField(default=0)
     next_threshold = models.PositiveSmallIntegerField(default=0)
     next_share_count = models.PositiveSmallIntegerField(default=0)
-    # The new shares were made but not yet shown (a rotation killed at the very end shows a fresh set).
+    # The new shares were made but not yet shown (a rotation killed before showing them shows a fresh set).
     shares_pending = models.BooleanField(default=False)
 
     class Meta:

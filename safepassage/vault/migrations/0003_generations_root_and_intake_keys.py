@@ -97,6 +97,9 @@ class Migration(migrations.Migration):
             model_name="vaultstate", name="next_key_check", field=models.CharField(blank=True, max_length=64)
         ),
         migrations.AddField(
+            model_name="vaultstate", name="next_identifier", field=models.PositiveIntegerField(default=0)
+        ),
+        migrations.AddField(
             model_name="vaultstate", name="next_threshold", field=models.PositiveSmallIntegerField(default=0)
         ),
         migrations.AddField(

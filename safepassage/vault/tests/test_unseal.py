@@ -2,44 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
 from django.test import Client
 
 from safepassage.audit.models import AuditEntry
 from safepassage.vault import keyring, services
 from safepassage.vault.keyring import VaultError
-
-ROOT = Path(__file__).resolve().parents[3]
-
-
-def _terminal(vault_runtime: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`safepassage vault ...` in a process of its own, as from another trustee's terminal."""
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "SAFEPASSAGE_MODE": "test",
-        "DJANGO_SETTINGS_MODULE": "safepassage.settings",
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "SAFEPASSAGE_RUNTIME_DIR": str(vault_runtime),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "safepassage", "vault", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from safepassage.vault.tests.terminal import terminal
 
 
 @pytest.mark.smoke
@@ -56,15 +30,15 @@ def test_two_trustees_unseal_from_two_terminals(
     transactional_db: None, audit_table_truncatable: None, vault_runtime: Path
 ) -> None:
     shares = services.vault_init(shares=3, threshold=2)
-    first = _terminal(vault_runtime, "unseal", stdin=shares[2] + "\n")
+    first = terminal(vault_runtime, "unseal", stdin=shares[2] + "\n")
     assert first.returncode == 0, first.stderr
     assert "1 of 2 shares entered; still sealed" in first.stdout
-    assert _terminal(vault_runtime, "status").stdout.strip() == "sealed (1 of 2 shares entered)"
-    second = _terminal(vault_runtime, "unseal", stdin=shares[0] + "\n")
+    assert terminal(vault_runtime, "status").stdout.strip() == "sealed (1 of 2 shares entered)"
+    second = terminal(vault_runtime, "unseal", stdin=shares[0] + "\n")
     assert second.stdout.strip() == "unsealed"
     # This process and a freshly started one both see the node unsealed.
     assert not keyring.is_sealed()
-    assert _terminal(vault_runtime, "status").stdout.strip() == "unsealed"
+    assert terminal(vault_runtime, "status").stdout.strip() == "unsealed"
     assert Client().get("/readyz").json() == {"status": "ready", "vault": "unsealed"}
     assert AuditEntry.objects.filter(action="vault.unseal").exists()
 
@@ -76,9 +50,9 @@ def test_sealing_makes_every_process_forget_the_key(
     for share in shares:
         services.vault_add_share(mnemonic=share)
     assert keyring.master_key() is not None
-    assert _terminal(vault_runtime, "seal").stdout.strip() == "sealed"
+    assert terminal(vault_runtime, "seal").stdout.strip() == "sealed"
     assert keyring.master_key() is None  # this process, at its very next look
-    assert _terminal(vault_runtime, "status").stdout.strip().startswith("sealed")
+    assert terminal(vault_runtime, "status").stdout.strip().startswith("sealed")
     assert Client().get("/readyz").json()["vault"] == "sealed"
 
 

@@ -1,4 +1,4 @@
-"""`safepassage vault init|unseal|seal|status`: the trustees' ceremony at a terminal."""
+"""`safepassage vault init|unseal|rotate|seal|status`: the trustees' ceremony at a terminal."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from safepassage.vault import keyring, services
+from safepassage.vault import keyring, rotation, services
 from safepassage.vault.keyring import VaultError
 
 
 class Command(BaseCommand):
-    help = "Vault: init (make the master key and trustees' shares), unseal (one share), seal, status."
+    help = "Vault: init (make the master key and trustees' shares), unseal (one share), rotate, seal, status."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -30,6 +30,16 @@ class Command(BaseCommand):
             help="a trustee's age public key, once per share: each share is printed encrypted to it instead",
         )
         sub.add_parser("unseal", help="Enter one share (from any terminal, one trustee at a time).")
+        rotate = sub.add_parser(
+            "rotate", help="New master key and shares; re-wrap every key while serving. Run again to resume."
+        )
+        rotate.add_argument("--shares", type=int, help="number of new shares (default: as now)")
+        rotate.add_argument("--threshold", type=int, help="shares needed to unseal (default: as now)")
+        rotate.add_argument("--batch", type=int, default=500, help="keys re-wrapped per transaction")
+        rotate.add_argument(
+            "--pause", type=float, default=0.0, help="seconds between batches, to spare a busy server"
+        )
+        rotate.add_argument("--age-recipient", action="append", default=[], metavar="AGE1…")
         sub.add_parser("seal", help="Forget the master key on this node at once.")
         sub.add_parser("status", help="Say sealed or unsealed, and unseal progress.")
 
@@ -57,6 +67,38 @@ class Command(BaseCommand):
         )
         for number, mnemonic in enumerate(mnemonics, 1):
             self.stdout.write(f"Share {number}:\n{mnemonic}\n")
+
+    def _rotate(self, options: dict[str, Any]) -> None:
+        keys: list[str] = options["age_recipient"]
+        state = services.vault_state()
+        if keys and state is not None:  # checked before anything changes
+            services.age_recipients(keys, options["shares"] or state.share_count)
+
+        def show(mnemonics: list[str]) -> None:
+            if keys:
+                mnemonics = services.shares_for_trustees(
+                    mnemonics, services.age_recipients(keys, len(mnemonics))
+                )
+            self.stdout.write(
+                f"New shares: {len(mnemonics)}. Give one to each trustee now; they are shown once and stored "
+                "nowhere. They unseal the vault once this rotation is done; until then keep the old ones.\n"
+            )
+            for number, mnemonic in enumerate(mnemonics, 1):
+                self.stdout.write(f"Share {number}:\n{mnemonic}\n")
+            self.stdout.flush()
+
+        rotation.rotate(
+            show_shares=show,
+            shares=options["shares"],
+            threshold=options["threshold"],
+            batch=max(1, options["batch"]),
+            pause=max(0.0, options["pause"]),
+            report=self._say,
+        )
+
+    def _say(self, line: str) -> None:
+        self.stdout.write(line)
+        self.stdout.flush()
 
     def _unseal(self, options: dict[str, Any]) -> None:
         if services.vault_state() is None:

@@ -82,6 +82,7 @@ MIDDLEWARE = [
     "safepassage.accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "safepassage.vault.middleware.SealedMiddleware",
     # Last: every view needs an access rule (public, login, or a named permission).
     "safepassage.accounts.middleware.DenyByDefaultMiddleware",
 ]

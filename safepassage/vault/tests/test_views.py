@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from safepassage.audit.models import AuditEntry
 from safepassage.vault import keyring, services
+from safepassage.vault.keyring import VaultError
 from safepassage.vault.views import needs_unsealed
 
 
@@ -89,3 +90,21 @@ def test_a_page_that_decrypts_says_sealed_while_sealed(shares: list[str]) -> Non
     for share in shares[:2]:
         services.vault_add_share(mnemonic=share)
     assert page(request).content == b"secret things"
+
+
+def test_a_page_sealed_while_it_decrypts_says_sealed(unsealed: list[str]) -> None:
+    from safepassage.vault.keys import unsealed_master
+    from safepassage.vault.middleware import SealedMiddleware
+
+    def page(request: HttpRequest) -> HttpResponse:
+        services.vault_seal()  # panic pressed on another page while this one decrypts
+        return HttpResponse(unsealed_master())
+
+    middleware = SealedMiddleware(page)
+    request = RequestFactory().get("/cases/")
+    with pytest.raises(VaultError) as raised:
+        page(request)
+    response = middleware.process_exception(request, raised.value)
+    assert response is not None and response.status_code == 503
+    assert "The server is sealed" in response.content.decode()
+    assert middleware.process_exception(request, ValueError("other")) is None

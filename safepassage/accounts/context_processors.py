@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from safepassage.accounts.roles import Action
+from safepassage.vault.keyring import is_sealed
 
 # (url name, label, action needed; None = any logged-in person)
 NAV: list[tuple[str, Any, Action | None]] = [
@@ -27,4 +28,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         return {"nav": []}
     items = [(name, label) for name, label, action in NAV if action is None or user.can(action)]
     organisations = sorted({m.organisation.name for m in user.active_memberships()})
-    return {"nav": items, "my_organisations": organisations}
+    return {"nav": items, "my_organisations": organisations, "vault_sealed": is_sealed()}

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.http import HttpRequest, HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from safepassage.audit.models import AuditEntry
@@ -108,3 +108,13 @@ def test_a_page_sealed_while_it_decrypts_says_sealed(unsealed: list[str]) -> Non
     assert response is not None and response.status_code == 503
     assert "The server is sealed" in response.content.decode()
     assert middleware.process_exception(request, ValueError("other")) is None
+
+
+def test_every_staff_page_says_when_the_server_is_sealed(
+    unsealed: list[str], people: dict[str, Any], login: Any
+) -> None:
+    client = login(people["alice"])
+    assert "The server is sealed" not in client.get("/home/").content.decode()
+    services.vault_seal()
+    assert "The server is sealed" in client.get("/home/").content.decode()
+    assert "The server is sealed" not in Client().get("/").content.decode(), "never on the public face"

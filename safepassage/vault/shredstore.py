@@ -62,6 +62,14 @@ def _store() -> _Store:
     return store
 
 
+def close() -> None:
+    """Close this thread's connection to the store."""
+    store: _Store | None = getattr(_local, "store", None)
+    if store is not None:
+        store.connection.close()
+        _local.store = None
+
+
 def create(record_id: str) -> bytes:
     """A fresh secret for a new record, durably stored before the record is."""
     secret = secrets.token_bytes(32)

@@ -4,6 +4,7 @@ and erased for good, even against a backup taken before the erasure."""
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -137,3 +138,30 @@ def test_erasure_holds_against_a_backup_taken_before_it(unsealed: None, orgs: di
         "the rest of the backup still reads"
     )
     assert str(erased.data_key_id) not in shredstore.fetch([str(erased.data_key_id), str(kept.data_key_id)])
+
+
+def test_the_shred_store_can_be_a_postgresql_database_of_its_own(
+    unsealed: list[str], orgs: dict[str, Any], settings: Any
+) -> None:
+    db = connection.settings_dict
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    import psycopg
+
+    server = f"postgresql://{db['USER']}@{db['HOST']}:{db['PORT']}"
+    name = f"safepassage_shred_test_{os.getpid()}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        settings.VAULT_SHRED_STORE = f"{server}/{name}"
+        record = _specimen(orgs["moscow"], name="Магомед")
+        assert shredstore.count() == 1
+        assert opened([record], orgs["moscow"].pk)[0].name == "Магомед"
+        record.erase()
+        assert shredstore.count() == 0
+        assert not opened([Specimen.objects.get(pk=record.pk)], orgs["moscow"].pk)[0].available
+    finally:
+        shredstore.close()
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,7 +15,9 @@ def main() -> None:
         execute_from_command_line(sys.argv)
     except ImproperlyConfigured as exc:
         # A setting the operator must give: say which, without a stack trace.
-        sys.stderr.write(f"safepassage: {exc}\n(For the demo: SAFEPASSAGE_MODE=demo; see docs/configuration.md.)\n")
+        sys.stderr.write(
+            f"safepassage: {exc}\n(For the demo: SAFEPASSAGE_MODE=demo; see docs/configuration.md.)\n"
+        )
         raise SystemExit(2) from None
 
 

@@ -135,6 +135,7 @@ def test_rotation_killed_midway_resumes_and_loses_nothing(
     new_shares = re.findall(r"Share \d:\n(.+)\n", output)
     assert len(new_shares) == 2, output
     assert VaultState.objects.get().generation == 1, "killed before the switch"
+    assert "a rotation is under way" in terminal(vault_runtime, "status").stdout
     assert DataKeyWrap.objects.filter(organisation_key__generation=2).count() < 121
 
     resumed = terminal(vault_runtime, "rotate")

@@ -126,3 +126,6 @@ class Command(BaseCommand):
             self.stdout.write(f"sealed ({progress.have} of {progress.need} shares entered)")
         else:
             self.stdout.write("unsealed")
+        state = services.vault_state()
+        if state is not None and state.next_key_check:
+            self.stdout.write("a rotation is under way: run `safepassage vault rotate` to finish it")

@@ -2,11 +2,13 @@
 
 The bench loads demo accounts whose password is published, so it only ever uses a database of its own:
 BENCH_DATABASE_URL, else safepassage_bench on the local PostgreSQL, else SQLite under var/bench/. It never
-inherits DATABASE_URL, which on a server names the real database.
+inherits DATABASE_URL, which on a server names the real database. Its vault is its own too: a tmpfs runtime
+directory named after the bench database, and a shred store and file directory under var/bench/.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "safepassage_bench"
 PG_BENCH_URL = f"postgres://postgres@127.0.0.1:5432/{PG_BENCH_DB}"
 REDIS_BENCH_URL = "redis://127.0.0.1:6379/15"
+# The bench process and the server of the vault pages: the project's settings plus the specimens room.
+VAULT_SETTINGS = "bench.vault_settings"
 
 # Inherited variables that would make the bench server differ from a plain production start, or point it
 # at the real database.
@@ -37,6 +41,10 @@ _DROPPED = (
     "GUNICORN_CMD_ARGS",
     "SECURE_SSL_REDIRECT",
     "SAFEPASSAGE_BEHIND_PROXY",
+    "SAFEPASSAGE_RUNTIME_DIR",
+    "SAFEPASSAGE_SHRED_STORE",
+    "SAFEPASSAGE_FILE_DIR",
+    "VAULT_ALLOW_ANY_RUNTIME_DIR",
 )
 
 
@@ -48,8 +56,8 @@ class BenchEnv:
     database: str
     cache: str
 
-    def with_mode(self, mode: str) -> dict[str, str]:
-        return {**self.variables, "SAFEPASSAGE_MODE": mode}
+    def with_mode(self, mode: str, settings_module: str = "safepassage.settings") -> dict[str, str]:
+        return {**self.variables, "SAFEPASSAGE_MODE": mode, "DJANGO_SETTINGS_MODULE": settings_module}
 
 
 def secret_key(bench_dir: Path) -> str:
@@ -118,4 +126,10 @@ def build(bench_dir: Path = BENCH_DIR) -> BenchEnv:
         cache = f"redis {REDIS_BENCH_URL} (cache and sessions)"
     else:
         cache = "local memory per worker (sessions in the database)"
+    # One runtime directory per bench database and user, as the settings' default is per database; the run
+    # unseals it at the start and seals it at the end (bench.vault).
+    tag = hashlib.sha256(variables["DATABASE_URL"].encode()).hexdigest()[:12]
+    variables["SAFEPASSAGE_RUNTIME_DIR"] = f"/dev/shm/safepassage-bench-{os.getuid()}-{tag}"  # noqa: S108 (tmpfs)
+    variables["SAFEPASSAGE_SHRED_STORE"] = str(bench_dir / "shred-store.sqlite3")
+    variables["SAFEPASSAGE_FILE_DIR"] = str(bench_dir / "files")
     return BenchEnv(variables=variables, database=database, cache=cache)

@@ -76,9 +76,12 @@ def rows(all_figures: list[Figures], baseline: Figures) -> list[dict[str, Any]]:
     return out
 
 
-def write(path: Path, scenario_rows: list[dict[str, Any]], run: dict[str, Any]) -> None:
+def write(
+    path: Path, scenario_rows: list[dict[str, Any]], run: dict[str, Any], vault: dict[str, Any]
+) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"scenarios": scenario_rows, "run": run}, indent=2) + "\n", encoding="utf-8")
+    document = {"scenarios": scenario_rows, "run": run, "vault": vault}
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:

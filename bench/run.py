@@ -1,16 +1,21 @@
-"""The bench run: prepare the database, start gunicorn, log in, drive the load, write the report."""
+"""The bench run: prepare the database, start gunicorn, log in, drive the load; then the vault's part (unseal the
+bench's vault, seed specimens, micro-benchmarks, a second gunicorn serving the same page of sealed and of plain
+rows, interleaved); write the report."""
 
 from __future__ import annotations
 
 import logging
+import re
 import signal
 import sys
 import time
 from types import FrameType
 from typing import Any
 
-from bench import BenchError, environment, report
-from bench.environment import BENCH_DIR, ROOT
+import httpx
+
+from bench import BenchError, environment, report, vault
+from bench.environment import BENCH_DIR, ROOT, VAULT_SETTINGS, BenchEnv
 from bench.load import Scenario, drive
 from bench.seed import seed, setup_django
 from bench.server import Manage, gunicorn, manage
@@ -24,6 +29,16 @@ TIME_CAP = 20.0  # seconds for the measured part; it stops early rather than run
 USERNAME = "orgadmin"
 BASELINE = "healthz"
 REPORT = BENCH_DIR / "report.json"
+# The vault page: one client, so the ratio compares requests and not queueing; both versions in every round.
+VAULT_WORKERS = 2
+VAULT_CLIENTS = 1
+VAULT_ROUNDS = 300
+VAULT_WARMUP_ROUNDS = 20
+VAULT_TIME_CAP = 40.0
+VAULT_GOAL = 1.2  # sealed page p50 / plain page p50
+SEALED_PAGE = "specimens_sealed"
+PLAIN_PAGE = "specimens_plain"
+_TBODY = re.compile(r"<tbody>(.*?)</tbody>", re.DOTALL)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:
@@ -38,8 +53,9 @@ def _run(started: float) -> int:
     # collectstatic touches no database, so it runs alongside migrate and the demo data.
     collectstatic = Manage(production, "collectstatic", "--noinput", "--verbosity", "0")
     try:
-        manage(production, "migrate", "--noinput", "--verbosity", "0")
-        setup_django(env.with_mode("test"))
+        # The vault settings are the project's plus the specimens room: this migrates both.
+        manage(env.with_mode("production", VAULT_SETTINGS), "migrate", "--noinput", "--verbosity", "0")
+        setup_django(env.with_mode("test", VAULT_SETTINGS))
         # Django's LOGGING (root at INFO) now applies here too; httpx's per-request lines are noise.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         login = seed(USERNAME)
@@ -72,6 +88,11 @@ def _run(started: float) -> int:
         print(f"bench: warmed up in {time.monotonic() - step:.1f} s", flush=True)
         result = drive(port, scenarios, CLIENTS, ROUNDS, TIME_CAP)
 
+    try:
+        vault_section, vault_errors = _vault(env, login.username, session)
+    finally:
+        vault.seal()
+
     all_figures = [report.figures(result, s.name) for s in scenarios]
     baseline = next(f for f in all_figures if f.name == BASELINE)
     errors = sum(f.errors for f in all_figures)
@@ -90,18 +111,137 @@ def _run(started: float) -> int:
         "baseline": BASELINE,
         "rps_method": "clients / mean latency of the scenario's 2xx answers (Little's law, closed loop)",
     }
-    report.write(REPORT, report.rows(all_figures, baseline), run)
+    report.write(REPORT, report.rows(all_figures, baseline), run, vault_section)
 
     print(
         f"bench: {len(result.samples)} requests from {CLIENTS} clients in {result.elapsed:.1f} s"
         f"{' (stopped at the time cap)' if result.capped else ''}, scenarios interleaved"
     )
     print(report.summary(all_figures, baseline))
+    _print_vault(vault_section)
     print(f"bench: report in {REPORT.relative_to(ROOT)}")
-    if errors:
-        print(f"bench: {errors} responses were not 2xx (see 'statuses' in the report)", file=sys.stderr)
+    if errors or vault_errors:
+        print(
+            f"bench: {errors + vault_errors} responses were not 2xx (see 'statuses' in the report)",
+            file=sys.stderr,
+        )
         return 1
     return 0
+
+
+def _table(base_url: str, path: str, session: str) -> str:
+    """The table body of one specimens page, checked to hold a whole page of rows."""
+    answer = httpx.get(base_url + path, cookies={SESSION_COOKIE: session}, timeout=30)
+    if answer.status_code != 200:
+        raise BenchError(f"GET {path} answered {answer.status_code}")
+    match = _TBODY.search(answer.text)
+    if match is None or match.group(1).count("<tr>") != vault.PAGE_SIZE:
+        raise BenchError(f"GET {path} did not show a table of {vault.PAGE_SIZE} rows")
+    return match.group(1)
+
+
+def _vault(env: BenchEnv, username: str, session: str) -> tuple[dict[str, Any], int]:
+    """The vault's part of the bench: its section of the report, and how many answers were not 2xx."""
+    from django.db import connections
+
+    from safepassage.accounts.models import User
+
+    step = time.monotonic()
+    try:
+        unsealed = vault.unseal()
+        organisation_id = vault.organisation_of(User.objects.get(username=username))
+        seeded = vault.seed_specimens(organisation_id)
+        print(f"bench: vault: {unsealed}; {seeded} ({time.monotonic() - step:.1f} s)", flush=True)
+        step = time.monotonic()
+        micro = vault.micro(organisation_id)
+        in_process = vault.breakdown(organisation_id)
+        print(f"bench: vault: micro-benchmarks in {time.monotonic() - step:.1f} s", flush=True)
+    finally:
+        # The bench process needs no connection while it measures the server.
+        connections.close_all()
+
+    from bench.vault_urls import PLAIN_PATH, SEALED_PATH
+
+    step = time.monotonic()
+    log_path = BENCH_DIR / "gunicorn-vault.log"
+    with gunicorn(env.with_mode("production", VAULT_SETTINGS), VAULT_WORKERS, log_path) as base_url:
+        print(
+            f"bench: gunicorn ×{VAULT_WORKERS} ({VAULT_SETTINGS}) on {base_url} ready in "
+            f"{time.monotonic() - step:.1f} s",
+            flush=True,
+        )
+        port = int(base_url.rsplit(":", 1)[1])
+        cookie = {"Cookie": f"{SESSION_COOKIE}={session}"}
+        scenarios = [
+            Scenario(SEALED_PAGE, SEALED_PATH, cookie, needs_login=True),
+            Scenario(PLAIN_PAGE, PLAIN_PATH, cookie, needs_login=True),
+        ]
+        drive(port, scenarios, VAULT_CLIENTS, VAULT_WARMUP_ROUNDS, time_cap=20.0)
+        # The same rows on both pages: the sealed one decrypted every shown field (none read "").
+        if _table(base_url, SEALED_PATH, session) != _table(base_url, PLAIN_PATH, session):
+            raise BenchError("the sealed and the plain page do not show the same table")
+        result = drive(port, scenarios, VAULT_CLIENTS, VAULT_ROUNDS, VAULT_TIME_CAP)
+
+    sealed = report.figures(result, SEALED_PAGE)
+    plain = report.figures(result, PLAIN_PAGE)
+    ratio = sealed.p50_ms / plain.p50_ms if sealed.p50_ms is not None and plain.p50_ms else None
+    ratio_p95 = sealed.p95_ms / plain.p95_ms if sealed.p95_ms is not None and plain.p95_ms else None
+    section: dict[str, Any] = {
+        "micro": micro.as_dict(),
+        "page": {
+            "sealed_p50_ms": None if sealed.p50_ms is None else round(sealed.p50_ms, 3),
+            "plain_p50_ms": None if plain.p50_ms is None else round(plain.p50_ms, 3),
+            "ratio_p50": None if ratio is None else round(ratio, 3),
+            "sealed_p95_ms": None if sealed.p95_ms is None else round(sealed.p95_ms, 3),
+            "plain_p95_ms": None if plain.p95_ms is None else round(plain.p95_ms, 3),
+            "ratio_p95": None if ratio_p95 is None else round(ratio_p95, 3),
+            "goal_ratio_p50": VAULT_GOAL,
+            "meets_goal": ratio is not None and ratio <= VAULT_GOAL,
+            "what": f"page 1 of {vault.SEEDED} specimens ordered by code: {vault.PAGE_SIZE} rows × "
+            f"{len(vault.SHOWN)} fields ({', '.join(vault.SHOWN)}), same template; sealed rows read "
+            "through opened(), plain rows from PlainSpecimen",
+            "sealed_path": SEALED_PATH,
+            "plain_path": PLAIN_PATH,
+            "server": f"gunicorn, {VAULT_WORKERS} sync workers, SAFEPASSAGE_MODE=production, "
+            f"DJANGO_SETTINGS_MODULE={VAULT_SETTINGS}, 127.0.0.1",
+            "clients": VAULT_CLIENTS,
+            "rounds": VAULT_ROUNDS,
+            "warmup_rounds": VAULT_WARMUP_ROUNDS,
+            "requests": len(result.samples),
+            "seconds": round(result.elapsed, 3),
+            "time_capped": result.capped,
+            "order": "both pages in every round, in a shuffled order",
+        },
+        # The same rows as the other scenarios, with the plain page as the baseline.
+        "scenarios": report.rows([sealed, plain], plain),
+        "in_process_ms": in_process,
+    }
+    return section, sealed.errors + plain.errors
+
+
+def _print_vault(section: dict[str, Any]) -> None:
+    micro, page = section["micro"], section["page"]
+
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f} ms"
+
+    print(
+        f"vault: {micro['encryptions_per_s']:,} field encryptions/s, {micro['decryptions_per_s']:,} "
+        f"decryptions/s ({micro['value_chars']} characters)"
+    )
+    ratio = page["ratio_p50"]
+    verdict = "within" if page["meets_goal"] else "ABOVE"
+    print(
+        f"vault: page of {vault.PAGE_SIZE} rows × {len(vault.SHOWN)} fields, {page['requests']} requests "
+        f"interleaved: p50 sealed {ms(page['sealed_p50_ms'])}, plain {ms(page['plain_p50_ms'])}, "
+        f"×{'-' if ratio is None else f'{ratio:.3f}'} ({verdict} the goal of ×{page['goal_ratio_p50']})"
+    )
+    parts = section["in_process_ms"]
+    print(
+        f"vault: in process: rows {parts['sealed_rows_query_ms']:.2f} ms sealed / "
+        f"{parts['plain_rows_query_ms']:.2f} ms plain, record keys {parts['record_keys_open_ms']:.2f} ms, "
+        f"150 decryptions {parts['decrypt_150_fields_ms']:.2f} ms"
+    )
 
 
 def main() -> int:

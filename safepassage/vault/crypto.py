@@ -17,6 +17,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,9 +32,8 @@ from safepassage.vault.models import DataKey, DataKeyWrap, OrganisationKey, Vaul
 
 VERSION = b"\x01"
 _lock = threading.Lock()
-_organisation_keys: dict[
-    int, tuple[bytes, bytes]
-] = {}  # OrganisationKey.pk -> (master it was opened with, key)
+_organisation_keys: dict[int, tuple[bytes, int]] = {}  # OrganisationKey.pk -> (key, generation)
+_current_ids: dict[int, int] = {}  # organisation -> its current OrganisationKey.pk
 
 
 class Undecryptable(VaultError):
@@ -46,10 +46,15 @@ def seal(key: bytes, plaintext: bytes, aad: str) -> bytes:
 
 
 def unseal(key: bytes, blob: bytes, aad: str) -> bytes:
+    return open_with(AESGCM(key), blob, aad)
+
+
+def open_with(aead: AESGCM, blob: bytes, aad: str) -> bytes:
+    """unseal() with a cipher object made once for several values under one key."""
     if len(blob) < 29 or blob[:1] != VERSION:
         raise Undecryptable("not a Safe Passage ciphertext")
     try:
-        return AESGCM(key).decrypt(blob[1:13], blob[13:], aad.encode())
+        return aead.decrypt(blob[1:13], blob[13:], aad.encode())
     except InvalidTag as exc:
         raise Undecryptable("tampered, moved to another place, or under another key") from exc
 
@@ -67,12 +72,13 @@ def _organisation_key_aad(row: OrganisationKey) -> str:
 
 
 def open_organisation_key(row: OrganisationKey) -> bytes:
-    """Unwrap an organisation key, cached in this process until the master key changes or is gone."""
+    """Unwrap an organisation key, cached in this process until the master key changes or is gone (the keyring
+    calls forget_cached_keys then)."""
     master = unsealed_master()
     with _lock:
         cached = _organisation_keys.get(row.pk)
-        if cached is not None and hmac.compare_digest(cached[0], master):
-            return cached[1]
+    if cached is not None:
+        return cached[0]
     try:
         key = unseal(organisation_key_wrap(master), bytes(row.wrapped), _organisation_key_aad(row))
     except Undecryptable:
@@ -84,13 +90,25 @@ def open_organisation_key(row: OrganisationKey) -> bytes:
     with _lock:
         if len(_organisation_keys) > 10_000:
             _organisation_keys.clear()
-        _organisation_keys[row.pk] = (master, key)
+        _organisation_keys[row.pk] = (key, row.generation)
     return key
+
+
+def _organisation_keys_by_pk(pks: set[int]) -> dict[int, tuple[bytes, int]]:
+    unsealed_master()  # drops the cache first if the master key changed
+    with _lock:
+        found = {pk: _organisation_keys[pk] for pk in pks if pk in _organisation_keys}
+    missing = pks - found.keys()
+    if missing:
+        for row in OrganisationKey.objects.filter(pk__in=missing):
+            found[row.pk] = (open_organisation_key(row), row.generation)
+    return found
 
 
 def forget_cached_keys() -> None:
     with _lock:
         _organisation_keys.clear()
+        _current_ids.clear()
 
 
 keyring.on_forget(forget_cached_keys)
@@ -166,21 +184,35 @@ def data_key_create(*, organisation_ids: list[int]) -> tuple[DataKey, bytes]:
     return row, record_key(key, secret)
 
 
-def _open_wraps(wraps: Iterable[DataKeyWrap]) -> dict[str, bytes]:
-    wraps = list(wraps)
-    secrets_by_id = shredstore.fetch(str(wrap.data_key_id) for wrap in wraps)
+@dataclass(frozen=True)
+class WrappedKey:
+    """One wrap of a record's data key, as a query returns it."""
+
+    data_key_id: str
+    organisation_id: int
+    organisation_key_id: int
+    wrapped: bytes
+
+
+def record_keys(entries: Iterable[WrappedKey]) -> dict[str, bytes]:
+    """Record keys from their wraps: each organisation key opened once, the shred secrets fetched at once.
+    Erased records are missing from the answer."""
+    entries = list(entries)
+    if not entries:
+        return {}
+    organisation_keys = _organisation_keys_by_pk({entry.organisation_key_id for entry in entries})
+    secrets_by_id = shredstore.fetch(entry.data_key_id for entry in entries)
+    ciphers = {pk: (AESGCM(key), generation) for pk, (key, generation) in organisation_keys.items()}
     keys: dict[str, bytes] = {}
-    for wrap in wraps:
-        secret = secrets_by_id.get(str(wrap.data_key_id))
+    for entry in entries:
+        secret = secrets_by_id.get(entry.data_key_id)
         if secret is None:
             continue  # erased
-        organisation_key_row = wrap.organisation_key
-        data_key = unseal(
-            open_organisation_key(organisation_key_row),
-            bytes(wrap.wrapped),
-            wrap_aad(wrap.data_key_id, wrap.organisation_id, organisation_key_row.generation),
+        cipher, generation = ciphers[entry.organisation_key_id]
+        data_key = open_with(
+            cipher, bytes(entry.wrapped), wrap_aad(entry.data_key_id, entry.organisation_id, generation)
         )
-        keys[str(wrap.data_key_id)] = record_key(data_key, secret)
+        keys[entry.data_key_id] = record_key(data_key, secret)
     return keys
 
 
@@ -191,10 +223,31 @@ def data_keys_open(data_key_ids: Iterable[uuid.UUID | str], organisation_id: int
     ids = [uuid.UUID(str(i)) for i in data_key_ids]
     if not ids:
         return {}
-    wraps = DataKeyWrap.objects.filter(
+    rows = DataKeyWrap.objects.filter(
         organisation_id=organisation_id, organisation_key__generation=_generation(), data_key_id__in=ids
-    ).select_related("organisation_key")
-    return _open_wraps(wraps)
+    ).values_list("data_key_id", "organisation_key_id", "wrapped")
+    return record_keys(
+        WrappedKey(str(data_key_id), organisation_id, organisation_key_id, bytes(wrapped))
+        for data_key_id, organisation_key_id, wrapped in rows
+    )
+
+
+def current_organisation_key_id(organisation_id: int) -> int | None:
+    """The id of the organisation's current key, for joining its wraps into a page's query (fields.with_keys);
+    cached in this process until the master key changes (a rotation) or is gone."""
+    unsealed_master()
+    with _lock:
+        if organisation_id in _current_ids:
+            return _current_ids[organisation_id]
+    found = (
+        OrganisationKey.objects.filter(organisation_id=organisation_id, generation=_generation())
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if found is not None:
+        with _lock:
+            _current_ids[organisation_id] = found
+    return found
 
 
 def data_key_open(data_key_id: uuid.UUID | str, organisation_id: int) -> bytes:

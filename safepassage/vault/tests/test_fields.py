@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from safepassage.vault import crypto, services, shredstore
 from safepassage.vault.crypto import Undecryptable
-from safepassage.vault.fields import opened
+from safepassage.vault.fields import opened, with_keys
 from safepassage.vault.keyring import VaultError
 from safepassage.vault.models import DataKey, DataKeyWrap
 from tests.specimens.models import Specimen
@@ -61,19 +61,27 @@ def test_only_displayed_fields_are_decrypted(
     for i in range(5):
         _specimen(orgs["moscow"], name=f"name {i}", contact=f"+7916000000{i}", narrative="long story " * 50)
     calls: list[str] = []
-    real_open = crypto.field_open
+    real_open = crypto.open_with
 
-    def counting_open(key: bytes, **place: Any) -> str:
-        calls.append(place["field"])
-        return real_open(key, **place)
+    def counting_open(aead: Any, blob: bytes, aad: str) -> bytes:
+        if aad.startswith(Specimen._meta.db_table + "/"):  # a field, not a key
+            calls.append(aad.split("/")[1])
+        return real_open(aead, blob, aad)
 
-    monkeypatch.setattr(crypto, "field_open", counting_open)
+    monkeypatch.setattr(crypto, "open_with", counting_open)
     with CaptureQueriesContext(connection) as queries:
         views = opened(Specimen.objects.order_by("code"), orgs["moscow"].pk)
         names = [view.name for view in views]
     assert sorted(names) == [f"name {i}" for i in range(5)]
     assert calls == ["name"] * 5, "the narrative and contacts were never decrypted"
     assert len(queries) == 2, "one query for the rows, one for all their keys"
+    opened(with_keys(Specimen.objects.all(), orgs["moscow"].pk), orgs["moscow"].pk)  # the first finds the key
+    with CaptureQueriesContext(connection) as queries:
+        views = opened(with_keys(Specimen.objects.order_by("code"), orgs["moscow"].pk)[:3], orgs["moscow"].pk)
+        assert [view.contact for view in views] == [f"+7916000000{i}" for i in range(3)]
+    assert len(queries) == 1, "with_keys: the keys come with the rows"
+    [other] = opened(with_keys(Specimen.objects.all()[:1], orgs["railroad"].pk), orgs["railroad"].pk)
+    assert not other.available and other.name == "", "no wrap for another organisation"
 
 
 def test_another_organisation_reads_only_what_is_shared(unsealed: None, orgs: dict[str, Any]) -> None:

@@ -64,14 +64,19 @@ def _throwaway_cluster() -> str:
     return f"postgres://postgres@127.0.0.1:{port}/safepassage"
 
 
+# This run's own directory for the files it writes (test database, shred store, encrypted files), removed at exit.
+_run_dir = Path(tempfile.gettempdir()) / f"safepassage-test-run-{os.getpid()}"
+
 if os.environ.get("SAFEPASSAGE_TEST_DB") == "sqlite":
     DATABASE_CHOICE = "embedded SQLite (smoke suite)"
+    # A test database file per run, so that parallel smoke runs never delete each other's database.
+    _run_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": str(VAR_DIR / "test.sqlite3"),
             "OPTIONS": {"transaction_mode": "IMMEDIATE"},
-            "TEST": {"NAME": str(VAR_DIR / "test-smoke.sqlite3")},
+            "TEST": {"NAME": str(_run_dir / "test-smoke.sqlite3")},
         }
     }
 elif os.environ.get("DATABASE_URL"):
@@ -95,7 +100,6 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
 VAULT_RUNTIME_DIR = f"/dev/shm/safepassage-test-run-{os.getpid()}"  # noqa: S108 (tmpfs on purpose)
 atexit.register(shutil.rmtree, VAULT_RUNTIME_DIR, True)
 # The shred store and encrypted files of this run, likewise.
-_run_dir = Path(tempfile.gettempdir()) / f"safepassage-test-run-{os.getpid()}"
 VAULT_SHRED_STORE = str(_run_dir / "shred-store.sqlite3")
 VAULT_FILE_DIR = _run_dir / "files"
 atexit.register(shutil.rmtree, _run_dir, True)

@@ -45,13 +45,18 @@ def seal(key: bytes, plaintext: bytes, aad: str) -> bytes:
     return VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, aad.encode())
 
 
+def looks_sealed(blob: bytes) -> bool:
+    """Shaped like seal()'s output (version, nonce, tag): what a sealed column accepts."""
+    return len(blob) >= 29 and blob[:1] == VERSION
+
+
 def unseal(key: bytes, blob: bytes, aad: str) -> bytes:
     return open_with(AESGCM(key), blob, aad)
 
 
 def open_with(aead: AESGCM, blob: bytes, aad: str) -> bytes:
     """unseal() with a cipher object made once for several values under one key."""
-    if len(blob) < 29 or blob[:1] != VERSION:
+    if not looks_sealed(blob):
         raise Undecryptable("not a Safe Passage ciphertext")
     try:
         return aead.decrypt(blob[1:13], blob[13:], aad.encode())

@@ -49,6 +49,8 @@ def test_a_plaintext_cannot_reach_the_database_another_way(unsealed: None, orgs:
     record = _specimen(orgs["moscow"], name="Магомед")
     with pytest.raises(TypeError, match="plaintext"), transaction.atomic():
         Specimen.objects.filter(pk=record.pk).update(name="Магомед")
+    with pytest.raises(TypeError, match="no ciphertext"), transaction.atomic():
+        Specimen.objects.filter(pk=record.pk).update(name="Магомед".encode())
     unopened = Specimen.objects.get(pk=record.pk)
     unopened.notes = "a note"
     with pytest.raises(VaultError, match="not open"):

@@ -400,7 +400,10 @@ def plant(
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {Specimen._meta.db_table} SET notes = %s WHERE id = %s",  # noqa: S608 (our own table name)
-            [planted.control_bytes.text.encode(), control.pk.hex if connection.vendor == "sqlite" else control.pk],
+            [
+                planted.control_bytes.text.encode(),
+                control.pk.hex if connection.vendor == "sqlite" else control.pk,
+            ],
         )
     (Path(django_settings.VAULT_FILE_DIR) / "control.txt").write_text(planted.control_file.text)
 

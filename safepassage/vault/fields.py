@@ -72,7 +72,9 @@ class SealedTextField(models.BinaryField):  # type: ignore[type-arg]
         if isinstance(value, str):
             raise TypeError("a plaintext value must be saved through its record, never written directly")
         if value is not None and not crypto.looks_sealed(bytes(value)):
-            raise TypeError("a plaintext value must be saved through its record: these bytes are no ciphertext")
+            raise TypeError(
+                "a plaintext value must be saved through its record: these bytes are no ciphertext"
+            )
         return super().get_db_prep_value(value, connection, prepared)
 
 

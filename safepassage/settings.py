@@ -258,6 +258,8 @@ VAULT_RUNTIME_DIR = envstr(
     + hashlib.sha256(str(DATABASES["default"].get("NAME", "")).encode()).hexdigest()[:16],
 )
 VAULT_ALLOW_ANY_RUNTIME_DIR = envbool("VAULT_ALLOW_ANY_RUNTIME_DIR", False)
+# How often a process checks its master key against the database (a node left with an old key stops).
+VAULT_VERIFY_SECONDS = 5.0
 # The shred store: one random secret per sensitive record, kept outside the main database so that erasing a
 # record also defeats dumps taken before the erasure. A file path (SQLite) or a postgresql:// URL of a database
 # other than the main one. Back it up apart from the database, with short retention (docs/vault.md).

@@ -101,6 +101,8 @@ VAULT_RUNTIME_DIR = f"/dev/shm/safepassage-test-run-{os.getpid()}"  # noqa: S108
 atexit.register(shutil.rmtree, VAULT_RUNTIME_DIR, True)
 # The shred store and encrypted files of this run, likewise.
 VAULT_SHRED_STORE = str(_run_dir / "shred-store.sqlite3")
+# Checked once per key in tests, so that counted queries stay exact; a test sets 0 to check every time.
+VAULT_VERIFY_SECONDS = 3600.0
 VAULT_FILE_DIR = _run_dir / "files"
 atexit.register(shutil.rmtree, _run_dir, True)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import uuid
@@ -21,19 +22,22 @@ from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
 from safepassage.vault import keyring, shredstore
 from safepassage.vault.keyring import VaultError
-from safepassage.vault.keys import derive, unsealed_master
+from safepassage.vault.keys import STALE, StaleKey, derive, unsealed_master
 from safepassage.vault.models import DataKey, DataKeyWrap, OrganisationKey, VaultState
 
 VERSION = b"\x01"
+logger = logging.getLogger(__name__)
 _lock = threading.Lock()
-_organisation_keys: dict[int, tuple[bytes, int]] = {}  # OrganisationKey.pk -> (key, generation)
-_current_ids: dict[int, int] = {}  # organisation -> its current OrganisationKey.pk
+# Filled while unsealed, emptied when the keyring drops the master key; an entry remembers the keyring epoch it
+# was made in, so one filled during a drop is never used.
+_organisation_keys: dict[int, tuple[int, bytes, int]] = {}  # OrganisationKey.pk -> (epoch, key, generation)
+_current_ids: dict[int, tuple[int, int]] = {}  # organisation -> (epoch, its current OrganisationKey.pk)
 
 
 class Undecryptable(VaultError):
@@ -80,10 +84,11 @@ def open_organisation_key(row: OrganisationKey) -> bytes:
     """Unwrap an organisation key, cached in this process until the master key changes or is gone (the keyring
     calls forget_cached_keys then)."""
     master = unsealed_master()
+    epoch = keyring.epoch()
     with _lock:
         cached = _organisation_keys.get(row.pk)
-    if cached is not None:
-        return cached[0]
+    if cached is not None and cached[0] == epoch:
+        return cached[1]
     try:
         key = unseal(organisation_key_wrap(master), bytes(row.wrapped), _organisation_key_aad(row))
     except Undecryptable:
@@ -95,14 +100,20 @@ def open_organisation_key(row: OrganisationKey) -> bytes:
     with _lock:
         if len(_organisation_keys) > 10_000:
             _organisation_keys.clear()
-        _organisation_keys[row.pk] = (key, row.generation)
+        if keyring.epoch() == epoch:
+            _organisation_keys[row.pk] = (epoch, key, row.generation)
     return key
 
 
 def _organisation_keys_by_pk(pks: set[int]) -> dict[int, tuple[bytes, int]]:
     unsealed_master()  # drops the cache first if the master key changed
+    epoch = keyring.epoch()
     with _lock:
-        found = {pk: _organisation_keys[pk] for pk in pks if pk in _organisation_keys}
+        found = {
+            pk: (entry[1], entry[2])
+            for pk in pks
+            if (entry := _organisation_keys.get(pk)) is not None and entry[0] == epoch
+        }
     missing = pks - found.keys()
     if missing:
         for row in OrganisationKey.objects.filter(pk__in=missing):
@@ -119,27 +130,41 @@ def forget_cached_keys() -> None:
 keyring.on_forget(forget_cached_keys)
 
 
-def organisation_key_create(organisation_id: int, generation: int, master: bytes) -> OrganisationKey:
-    """A new random key for the organisation and generation, wrapped under that master; the existing one if
-    another process made it first."""
-    row = OrganisationKey(organisation_id=organisation_id, generation=generation)
-    try:
-        with transaction.atomic():
-            row.wrapped = seal(
-                organisation_key_wrap(master), secrets.token_bytes(32), _organisation_key_aad(row)
-            )
-            row.save()
-    except IntegrityError:
-        row = OrganisationKey.objects.get(organisation_id=organisation_id, generation=generation)
-    return row
+def organisation_key_create(organisation_id: int, generation: int | None, master: bytes) -> OrganisationKey:
+    """The organisation's key of this generation (None: the current one), made now if there is none, wrapped
+    under the master key the database expects for that generation: the given one or, in the instant of a
+    rotation's switch, the new one waiting in tmpfs. A node holding an old master key is refused (StaleKey),
+    so no key is ever wrapped under a master key that the trustees' newest shares do not rebuild."""
+    with transaction.atomic():
+        state = VaultState.objects.select_for_update().get(pk=1)
+        generation = state.generation if generation is None else generation
+        existing = OrganisationKey.objects.filter(
+            organisation_id=organisation_id, generation=generation
+        ).first()
+        if existing is not None:
+            return existing
+        if generation == state.generation:
+            expected = state.key_check
+        elif generation == state.generation + 1 and state.next_key_check:
+            expected = state.next_key_check
+        else:
+            raise StaleKey("no such key generation")
+        chosen = next(
+            (key for key in (master, keyring.next_key()) if key and keyring.key_check(key) == expected), None
+        )
+        if chosen is None:
+            raise StaleKey(STALE)
+        row = OrganisationKey(organisation_id=organisation_id, generation=generation)
+        row.wrapped = seal(organisation_key_wrap(chosen), secrets.token_bytes(32), _organisation_key_aad(row))
+        row.save()
+        return row
 
 
 def current_organisation_key(organisation_id: int) -> OrganisationKey:
     """The organisation's key row of the current generation, made on first use; needs the vault unsealed."""
     row = OrganisationKey.objects.filter(organisation_id=organisation_id, generation=_generation()).first()
     if row is None:
-        state = VaultState.objects.get(pk=1)
-        row = organisation_key_create(organisation_id, state.generation, unsealed_master())
+        row = organisation_key_create(organisation_id, None, unsealed_master())
     return row
 
 
@@ -214,9 +239,14 @@ def record_keys(entries: Iterable[WrappedKey]) -> dict[str, bytes]:
         if secret is None:
             continue  # erased
         cipher, generation = ciphers[entry.organisation_key_id]
-        data_key = open_with(
-            cipher, bytes(entry.wrapped), wrap_aad(entry.data_key_id, entry.organisation_id, generation)
-        )
+        try:
+            data_key = open_with(
+                cipher, bytes(entry.wrapped), wrap_aad(entry.data_key_id, entry.organisation_id, generation)
+            )
+        except Undecryptable:
+            # One damaged or moved wrap must not take the page down: that record shows as unavailable.
+            logger.error("a data-key wrap does not open (damaged or moved): data key %s", entry.data_key_id)
+            continue
         keys[entry.data_key_id] = record_key(data_key, secret)
     return keys
 
@@ -241,9 +271,11 @@ def current_organisation_key_id(organisation_id: int) -> int | None:
     """The id of the organisation's current key, for joining its wraps into a page's query (fields.with_keys);
     cached in this process until the master key changes (a rotation) or is gone."""
     unsealed_master()
+    epoch = keyring.epoch()
     with _lock:
-        if organisation_id in _current_ids:
-            return _current_ids[organisation_id]
+        cached = _current_ids.get(organisation_id)
+    if cached is not None and cached[0] == epoch:
+        return cached[1]
     found = (
         OrganisationKey.objects.filter(organisation_id=organisation_id, generation=_generation())
         .values_list("pk", flat=True)
@@ -251,7 +283,8 @@ def current_organisation_key_id(organisation_id: int) -> int | None:
     )
     if found is not None:
         with _lock:
-            _current_ids[organisation_id] = found
+            if keyring.epoch() == epoch:
+                _current_ids[organisation_id] = (epoch, found)
     return found
 
 

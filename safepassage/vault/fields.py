@@ -68,6 +68,17 @@ class SealedTextField(models.BinaryField):  # type: ignore[type-arg]
             setattr(model_instance, self.attname, value)  # the instance keeps no plaintext either
         return value
 
+    def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            raise TypeError("a plaintext value must be saved through its record, never written directly")
+        return super().get_prep_value(value)
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        # A lookup such as `contains` would send a plaintext to the database; search through blind indexes.
+        if lookup_name not in {"exact", "in", "isnull"}:
+            return None
+        return super().get_lookup(lookup_name)
+
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
         if isinstance(value, str):
             raise TypeError("a plaintext value must be saved through its record, never written directly")

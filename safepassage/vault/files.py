@@ -17,6 +17,7 @@ from django.conf import settings
 from nacl import bindings as sodium
 
 from safepassage.vault.crypto import Undecryptable
+from safepassage.vault.keys import derive
 
 CHUNK = 64 * 1024
 MAGIC = b"SPF1"
@@ -26,19 +27,24 @@ _FINAL = sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL
 _MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
 
 
-def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+def _pieces(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
     if hasattr(source, "read"):
-        while block := source.read(CHUNK):
-            yield block
+        while piece := source.read(CHUNK):
+            yield piece
     else:
-        buffer = bytearray()
-        for piece in source:
-            buffer += piece
-            while len(buffer) >= CHUNK:
-                yield bytes(buffer[:CHUNK])
-                del buffer[:CHUNK]
-        if buffer:
-            yield bytes(buffer)
+        yield from source
+
+
+def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
+    """Full chunks of CHUNK bytes, whatever sizes the source gives (a socket or upload may read short)."""
+    buffer = bytearray()
+    for piece in _pieces(source):
+        buffer += piece
+        while len(buffer) >= CHUNK:
+            yield bytes(buffer[:CHUNK])
+            del buffer[:CHUNK]
+    if buffer:
+        yield bytes(buffer)
 
 
 def encrypt_stream(key: bytes, source: BinaryIO | Iterable[bytes], sink: BinaryIO, *, place: str) -> int:
@@ -89,15 +95,21 @@ def file_path(file_id: str) -> Path:
     return Path(settings.VAULT_FILE_DIR) / file_id[:2] / file_id
 
 
+def _file_key(record_key: bytes) -> bytes:
+    """Files get their own key from the record key, apart from the record's fields."""
+    return derive(record_key, "file-stream")
+
+
 def store(key: bytes, source: BinaryIO | Iterable[bytes], *, place: str) -> tuple[str, int]:
-    """Encrypt into the file store under a random name; returns (file id, plaintext size)."""
+    """Encrypt into the file store under a random name; returns (file id, plaintext size). The id is part of
+    the place, so another file of the same record cannot be swapped in under this one's name."""
     file_id = str(uuid.uuid4())
     path = file_path(file_id)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     try:
         with partial.open("xb") as sink:
-            size = encrypt_stream(key, source, sink, place=place)
+            size = encrypt_stream(_file_key(key), source, sink, place=f"{place}/{file_id}")
             sink.flush()
             os.fsync(sink.fileno())
         partial.rename(path)
@@ -109,7 +121,7 @@ def store(key: bytes, source: BinaryIO | Iterable[bytes], *, place: str) -> tupl
 
 def read(key: bytes, file_id: str, *, place: str) -> Iterator[bytes]:
     with file_path(file_id).open("rb") as source:
-        yield from decrypt_stream(key, source, place=place)
+        yield from decrypt_stream(_file_key(key), source, place=f"{place}/{file_id}")
 
 
 def remove(file_id: str) -> None:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
@@ -22,6 +22,7 @@ from safepassage.vault import files
 from safepassage.vault.crypto import (
     Undecryptable,
     current_organisation_key,
+    lock_generation,
     open_organisation_key,
     seal,
     unseal,
@@ -37,24 +38,24 @@ def _private_aad(organisation_id: int) -> str:
 
 
 def intake_key_create(organisation_id: int) -> IntakeKey:
-    """The organisation's key pair, made once (needs the vault unsealed)."""
+    """The organisation's key pair, made once (needs the vault unsealed). Under the vault row's lock, so that a
+    rotation never re-wraps intake keys while one is being made under the generation it is retiring."""
     existing = IntakeKey.objects.filter(organisation_id=organisation_id).first()
     if existing is not None:
         return existing
-    private = PrivateKey.generate()
-    row = current_organisation_key(organisation_id)
-    try:
-        with transaction.atomic():
-            return IntakeKey.objects.create(
-                organisation_id=organisation_id,
-                public_key=bytes(private.public_key),
-                organisation_key=row,
-                private_wrapped=seal(
-                    open_organisation_key(row), bytes(private), _private_aad(organisation_id)
-                ),
-            )
-    except IntegrityError:
-        return IntakeKey.objects.get(organisation_id=organisation_id)
+    with transaction.atomic():
+        lock_generation()
+        existing = IntakeKey.objects.filter(organisation_id=organisation_id).first()
+        if existing is not None:
+            return existing
+        private = PrivateKey.generate()
+        row = current_organisation_key(organisation_id)
+        return IntakeKey.objects.create(
+            organisation_id=organisation_id,
+            public_key=bytes(private.public_key),
+            organisation_key=row,
+            private_wrapped=seal(open_organisation_key(row), bytes(private), _private_aad(organisation_id)),
+        )
 
 
 def intake_keys_ensure() -> int:

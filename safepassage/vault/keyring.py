@@ -10,12 +10,14 @@ can come from different terminals and over time without ever touching a disk.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,9 +35,18 @@ def on_forget(callback: Callable[[], None]) -> None:
     _forget_callbacks.append(callback)
 
 
+_epoch = 0  # counts this process's drops, so a cache filled during a drop can tell it is stale
+
+
+def epoch() -> int:
+    """Changes whenever this process drops its master key; caches of derived keys keep it with each entry."""
+    return _epoch
+
+
 def _drop_cache() -> None:
-    global _cached
+    global _cached, _epoch
     _cached = None
+    _epoch += 1
     for callback in _forget_callbacks:
         callback()
 
@@ -137,9 +148,39 @@ def put_next_key(master: bytes) -> None:
 
 
 def promote_next_key() -> None:
-    """End of a rotation: the new master key replaces the old one for every process, in one rename."""
+    """End of a rotation: the new master key replaces the old one for every process, in one rename; the old
+    one is overwritten and removed."""
     directory = runtime_dir()
+    old = directory / "master.old"
+    with suppress(FileNotFoundError):
+        os.replace(directory / "master.key", old)
     os.replace(directory / "next.key", directory / "master.key")
+    _overwrite_and_remove(old)
+
+
+def _overwrite_and_remove(path: Path) -> None:
+    """tmpfs pages are freed on unlink, but not necessarily cleared: overwrite first."""
+    try:
+        size = path.stat().st_size
+        with path.open("r+b") as handle:
+            handle.write(b"\0" * size)
+        path.unlink()
+    except OSError:
+        pass
+
+
+@contextmanager
+def rotation_lock() -> Iterator[None]:
+    """One `vault rotate` at a time on this node."""
+    fd = os.open(runtime_dir() / "rotate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise VaultError("Another `vault rotate` is running on this node; let it finish.") from exc
+        yield
+    finally:
+        os.close(fd)
 
 
 def pending_shares() -> list[str]:
@@ -152,22 +193,24 @@ def pending_shares() -> list[str]:
 
 
 def put_pending_shares(shares: list[str]) -> None:
-    _write_private(runtime_dir() / "pending.json", json.dumps(shares).encode())
+    path = runtime_dir() / "pending.json"
+    _overwrite_and_remove(path)
+    if shares:
+        _write_private(path, json.dumps(shares).encode())
 
 
 def forget_everything() -> None:
     """Seal: remove the master key and any shares waiting, then forget this process's copy."""
-    global _cached
     directory = Path(settings.VAULT_RUNTIME_DIR)
-    for name in ("master.key", "pending.json", "next.key", "master.tmp", "pending.tmp", "next.tmp"):
-        try:
-            path = directory / name
-            # Overwrite before unlinking: tmpfs pages are freed, but not necessarily cleared.
-            size = path.stat().st_size
-            with path.open("r+b") as handle:
-                handle.write(b"\0" * size)
-            path.unlink()
-        except OSError:
-            pass
+    for name in (
+        "master.key",
+        "pending.json",
+        "next.key",
+        "master.old",
+        "master.tmp",
+        "pending.tmp",
+        "next.tmp",
+    ):
+        _overwrite_and_remove(directory / name)
     with _lock:
         _drop_cache()

@@ -7,9 +7,9 @@ indexed value) and the audit checkpoint key (trustees' checkpoint files must sti
 
 from __future__ import annotations
 
-import hmac
 import secrets
 import threading
+import time
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -17,13 +17,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from django.conf import settings
 
 from safepassage.vault import keyring
 from safepassage.vault.keyring import VaultError
 
 ROOT_AAD = b"safepassage/vault-root"
 _lock = threading.Lock()
-_root: tuple[bytes, bytes] | None = None  # (master it was opened with, root)
+_root: tuple[int, bytes] | None = None  # (keyring epoch it was opened in, root)
 
 
 def derive(master: bytes, purpose: str) -> bytes:
@@ -32,10 +33,39 @@ def derive(master: bytes, purpose: str) -> bytes:
     ).derive(master)
 
 
+STALE = "This node holds an old master key. Seal it and unseal it with the newest shares."
+_verified: tuple[int, float] | None = None  # (keyring epoch, monotonic time) of the last check
+
+
+class StaleKey(VaultError):
+    """The node's master key is not the one the database expects (a rotation happened elsewhere)."""
+
+
 def unsealed_master() -> bytes:
+    """The master key, checked against the database's check value once per key and every few seconds, so that
+    a node left with an old key (another node rotated) stops instead of writing under it."""
+    global _verified
     master = keyring.master_key()
     if master is None:
         raise VaultError("The vault is sealed.")
+    now = time.monotonic()
+    verified = _verified
+    if (
+        verified is None
+        or verified[0] != keyring.epoch()
+        or now - verified[1] > settings.VAULT_VERIFY_SECONDS
+    ):
+        from safepassage.vault.models import VaultState
+
+        expected = VaultState.objects.filter(pk=1).values_list("key_check", flat=True).first()
+        upcoming = keyring.next_key()  # in the instant of a rotation's switch, about to replace this one
+        if (
+            expected is not None
+            and keyring.key_check(master) != expected
+            and (upcoming is None or keyring.key_check(upcoming) != expected)
+        ):
+            raise StaleKey(STALE)
+        _verified = (keyring.epoch(), now)
     return master
 
 
@@ -61,13 +91,21 @@ def vault_root() -> bytes:
     from safepassage.vault.models import VaultState
 
     master = unsealed_master()
+    epoch = keyring.epoch()
     with _lock:
-        if _root is not None and hmac.compare_digest(_root[0], master):
+        if _root is not None and _root[0] == epoch:
             return _root[1]
-    wrapped = VaultState.objects.values_list("root_wrapped", flat=True).get(pk=1)
-    root = unwrap_root(master, bytes(wrapped))
+    wrapped = bytes(VaultState.objects.values_list("root_wrapped", flat=True).get(pk=1))
+    try:
+        root = unwrap_root(master, wrapped)
+    except VaultError:
+        upcoming = keyring.next_key()  # the instant of a rotation's switch
+        if upcoming is None:
+            raise
+        root = unwrap_root(upcoming, wrapped)
     with _lock:
-        _root = (master, root)
+        if keyring.epoch() == epoch:  # not dropped meanwhile
+            _root = (epoch, root)
     return root
 
 

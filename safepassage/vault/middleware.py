@@ -9,6 +9,7 @@ from django.shortcuts import render
 
 from safepassage.vault import keyring
 from safepassage.vault.keyring import VaultError
+from safepassage.vault.keys import StaleKey
 
 
 class SealedMiddleware:
@@ -19,6 +20,7 @@ class SealedMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, VaultError) and keyring.is_sealed():
+        # Sealed, or this node's key is older than the database's (another node rotated): trustees seal and unseal.
+        if isinstance(exception, StaleKey) or (isinstance(exception, VaultError) and keyring.is_sealed()):
             return render(request, "vault/sealed.html", status=503)
         return None

@@ -17,7 +17,7 @@ class VaultState(models.Model):
     share_count = models.PositiveSmallIntegerField()
     # HMAC of a fixed label under the master key: tells a right master key from a wrong one.
     key_check = models.CharField(max_length=64)
-    # Public half of the audit checkpoint key (derived from the master key), to verify while sealed.
+    # Public half of the audit checkpoint key (derived from the vault root), to verify while sealed.
     checkpoint_public_key = models.CharField(max_length=64, blank=True)
     initialised_at = models.DateTimeField(default=timezone.now)
     # Which organisation keys are current; `vault rotate` adds a generation and retires the one before.

@@ -154,9 +154,21 @@ def _shares_of_next(state: VaultState, new: bytes) -> list[str]:
     return mnemonics
 
 
+def _still_holding(rewrapper: _Rewrapper) -> None:
+    """Stop if the node was sealed (panic) or its keys changed while the rotation ran."""
+    if keyring.master_key() != rewrapper.old_master or keyring.next_key() != rewrapper.new_master:
+        raise VaultError(_("The vault was sealed during the rotation. Unseal it and run the rotation again."))
+
+
 def _switch(state: VaultState, rewrapper: _Rewrapper, batch: int, actor: object) -> None:
     with transaction.atomic():
         lock_generation()
+        state.refresh_from_db()
+        _still_holding(rewrapper)
+        if state.generation != rewrapper.old or state.next_key_check != keyring.key_check(
+            rewrapper.new_master
+        ):
+            raise VaultError(_("Another rotation changed the vault meanwhile. Run the rotation again."))
         while rewrapper.batch(batch):
             pass
         for intake_key in IntakeKey.objects.select_related("organisation_key").filter(
@@ -185,7 +197,20 @@ def _switch(state: VaultState, rewrapper: _Rewrapper, batch: int, actor: object)
             0,
             0,
         )
-        state.save()
+        state.save(
+            update_fields=[
+                "root_wrapped",
+                "generation",
+                "key_check",
+                "identifier",
+                "threshold",
+                "share_count",
+                "next_key_check",
+                "next_threshold",
+                "next_share_count",
+                "next_identifier",
+            ]
+        )
         audit_record(action="vault.rotate", actor=actor)
     keyring.promote_next_key()
 
@@ -229,7 +254,20 @@ def rotate(
     actor: object = None,
 ) -> None:
     """Rotate, or resume a rotation. The new shares go to `show_shares` as soon as they exist; they take over
-    when the rotation completes."""
+    when the rotation completes. One rotation at a time per node (a lock file in the runtime directory)."""
+    with keyring.rotation_lock():
+        _rotate(show_shares, shares, threshold, batch, pause, report, actor)
+
+
+def _rotate(
+    show_shares: Callable[[list[str]], None],
+    shares: int | None,
+    threshold: int | None,
+    batch: int,
+    pause: float,
+    report: Callable[[str], None],
+    actor: object,
+) -> None:
     state = VaultState.objects.filter(pk=1).first()
     if state is None:
         raise VaultError(_("The vault is not initialised yet: run `safepassage vault init`."))
@@ -246,11 +284,16 @@ def rotate(
         report("The rotation under way lost its new key (the node was sealed or restarted); starting again.")
         _abandon(state)
         new = None
+    elif new is not None and state.shares_pending:
+        # Stopped before its shares were shown: nothing was re-wrapped yet. A new key, so that a set of shares
+        # that may have been printed or sent halfway never rebuilds the key in use.
+        report("The rotation under way stopped before its shares were shown; starting again with a new key.")
+        _abandon(state)
+        new = None
     elif new is not None:
         report("Resuming the rotation under way.")
     if new is None:
         new = _begin(state, shares, threshold, actor)
-    if state.shares_pending:
         show_shares(_shares_of_next(state, new))
         state.shares_pending = False
         state.save(update_fields=["shares_pending"])
@@ -264,6 +307,7 @@ def rotate(
         done += count
         report(f"{done} keys re-wrapped")
         time.sleep(pause)
+        _still_holding(rewrapper)
     _switch(state, rewrapper, batch, actor)
     _clean_up(state.generation, batch)
     report("Rotated: the new shares unseal the vault; the old ones no longer do.")

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core import serializers
+from django.core.exceptions import FieldError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -51,6 +52,10 @@ def test_a_plaintext_cannot_reach_the_database_another_way(unsealed: None, orgs:
         Specimen.objects.filter(pk=record.pk).update(name="Магомед")
     with pytest.raises(TypeError, match="no ciphertext"), transaction.atomic():
         Specimen.objects.filter(pk=record.pk).update(name="Магомед".encode())
+    for lookup in ("contains", "icontains", "startswith", "iexact", "regex"):
+        with CaptureQueriesContext(connection) as queries, pytest.raises(FieldError):
+            Specimen.objects.filter(**{f"name__{lookup}": "Магомед"}).exists()
+        assert not queries.captured_queries, f"{lookup} sent a query"
     unopened = Specimen.objects.get(pk=record.pk)
     unopened.notes = "a note"
     with pytest.raises(VaultError, match="not open"):

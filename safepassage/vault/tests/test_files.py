@@ -133,3 +133,25 @@ def test_intake_is_sealed_with_the_public_key_while_the_vault_is_sealed(
         intake.intake_open(moscow, blob, place="intake_request/body/other")
     with pytest.raises(Undecryptable):
         intake.intake_open(orgs["railroad"].pk, blob, place=place)
+
+
+class _ShortReads(io.BytesIO):
+    """A source that, like a socket or an upload, returns fewer bytes than asked."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(min(1000, size if size and size > 0 else 1000))
+
+
+def test_a_source_that_reads_short_still_makes_a_readable_file(unsealed: list[str]) -> None:
+    data = os.urandom(3 * files.CHUNK + 123)
+    file_id, size = files.store(KEY, _ShortReads(data), place="x/content/1")
+    assert size == len(data)
+    assert b"".join(files.read(KEY, file_id, place="x/content/1")) == data
+
+
+def test_another_file_of_the_record_cannot_be_swapped_in(unsealed: list[str]) -> None:
+    first, _ = files.store(KEY, io.BytesIO(b"the real passport"), place="x/content/1")
+    second, _ = files.store(KEY, io.BytesIO(b"an older upload"), place="x/content/1")
+    files.file_path(first).write_bytes(files.file_path(second).read_bytes())
+    with pytest.raises(Undecryptable):
+        b"".join(files.read(KEY, first, place="x/content/1"))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from safepassage.accounts.models import Organisation
 from safepassage.vault import blind, intake, keyring, rotation, services
 from safepassage.vault.fields import opened
 from safepassage.vault.keyring import VaultError
@@ -170,6 +171,10 @@ def test_a_rotation_stopped_right_after_its_switch_is_finished_by_the_next_run(
         rotation.rotate(show_shares=shown.append)
     assert VaultState.objects.get().generation == 2
     assert _names(orgs["moscow"]) == expected, "readers bridge the instant before the new key is in place"
+    # Meanwhile a new organisation comes, with a record and an intake request: under the new key, not the old.
+    newcomer = Organisation.objects.create(name="Newcomer")
+    _specimens(newcomer, 1, "new")
+    request = intake.intake_seal(newcomer.pk, b"help", place="intake/body/9")
     monkeypatch.undo()
     rotation.rotate(show_shares=shown.append)
     assert len(shown) == 1 and VaultState.objects.get().generation == 2
@@ -177,3 +182,37 @@ def test_a_rotation_stopped_right_after_its_switch_is_finished_by_the_next_run(
     services.vault_seal()
     _unseal_with(shown[0])
     assert _names(orgs["moscow"]) == expected
+    assert _names(newcomer) == ["new 0 Магомед"]
+    assert intake.intake_open(newcomer.pk, request, place="intake/body/9") == b"help"
+
+
+def test_a_panic_during_a_rotation_stops_it(
+    unsealed: list[str], orgs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _specimens(orgs["moscow"], 5)
+    monkeypatch.setattr(time, "sleep", lambda seconds: services.vault_seal())
+    with pytest.raises(VaultError, match="sealed during the rotation"):
+        rotation.rotate(show_shares=lambda shares: None, batch=2, pause=1)
+    assert VaultState.objects.get().generation == 1
+    monkeypatch.undo()
+    _unseal_with(unsealed)
+    assert len(_names(orgs["moscow"])) == 5, "the old shares still unseal: the rotation never switched"
+
+
+def test_only_one_rotation_runs_at_a_time(unsealed: list[str]) -> None:
+    with keyring.rotation_lock(), pytest.raises(VaultError, match="Another"):
+        rotation.rotate(show_shares=lambda shares: None)
+
+
+def test_a_node_left_with_an_old_key_stops_instead_of_writing(
+    unsealed: list[str], orgs: dict[str, Any], settings: Any
+) -> None:
+    from safepassage.vault.keys import StaleKey
+
+    settings.VAULT_VERIFY_SECONDS = 0
+    _specimens(orgs["moscow"], 1)
+    VaultState.objects.update(key_check="0" * 64)  # another node rotated the vault
+    with pytest.raises(StaleKey):
+        _names(orgs["moscow"])
+    with pytest.raises(StaleKey):
+        _specimens(orgs["railroad"], 1)

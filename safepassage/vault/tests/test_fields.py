@@ -180,3 +180,16 @@ def test_the_shred_store_can_be_a_postgresql_database_of_its_own(
         shredstore.close()
         with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_damaged_wrap_makes_one_record_unavailable_not_the_page(
+    unsealed: list[str], orgs: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    damaged = _specimen(orgs["moscow"], name="Магомед")
+    fine = _specimen(orgs["moscow"], name="Другой")
+    other = DataKeyWrap.objects.get(data_key_id=fine.data_key_id)
+    DataKeyWrap.objects.filter(data_key_id=damaged.data_key_id).update(wrapped=bytes(other.wrapped))
+    views = {view.record.pk: view for view in opened(Specimen.objects.all(), orgs["moscow"].pk)}
+    assert not views[damaged.pk].available and views[damaged.pk].name == ""
+    assert views[fine.pk].name == "Другой"
+    assert "does not open" in caplog.text and "Магомед" not in caplog.text

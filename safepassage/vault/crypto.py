@@ -4,7 +4,7 @@ Every ciphertext carries its place as associated data ("<table>/<field>/<id>"), 
 or field fails to decrypt instead of showing the wrong person's data. Decrypt only what is displayed: callers
 open one field at a time with the key of the record, for the organisation the reader acts for.
 
-A record's key is HMAC-SHA256(shred secret, data key) (HKDF's extract step): the data key is random and wrapped
+A record's key is keyed BLAKE2b(shred secret, data key), a PRF: the data key is random and wrapped
 once per organisation allowed to read (no wrap, no reading: need-to-know in the crypto too); the shred secret
 lives in the shred store outside the database, and erasing the record forgets it (see shredstore.py).
 """
@@ -12,7 +12,6 @@ lives in the shred store outside the database, and erasing the record forgets it
 from __future__ import annotations
 
 import hashlib
-import hmac
 import logging
 import secrets
 import threading
@@ -197,7 +196,8 @@ def lock_generation() -> None:
 
 
 def record_key(data_key: bytes, shred_secret: bytes) -> bytes:
-    return hmac.digest(shred_secret, data_key, hashlib.sha256)
+    """Keyed BLAKE2b, a PRF: without the shred secret the data key alone gives nothing."""
+    return hashlib.blake2b(data_key, key=shred_secret, digest_size=32, person=b"sp-record-key").digest()
 
 
 def data_key_create(*, organisation_ids: list[int]) -> tuple[DataKey, bytes]:

@@ -132,18 +132,18 @@ class Opened:
     """A record as one organisation may read it: sealed fields decrypt on first access, others pass through.
     `available` is False when the record was erased or is not shared with the organisation: fields read ""."""
 
-    __slots__ = ("_aead", "_cache", "_columns", "_place", "record")
+    __slots__ = ("_aead", "_cache", "_columns", "_key", "record")
 
     def __init__(self, record: SealedRecord, key: bytes | None) -> None:
         self.record = record
-        self._aead = AESGCM(key) if key is not None else None
+        self._key = key
+        self._aead: AESGCM | None = None
         self._columns = sealed_field_names(type(record))
-        self._place = f"{record._meta.db_table}/{{}}/{record.pk}"
         self._cache: dict[str, str] = {}
 
     @property
     def available(self) -> bool:
-        return self._aead is not None
+        return self._key is not None
 
     def __getattr__(self, name: str) -> Any:
         column = self._columns.get(name) if not name.startswith("_") else None
@@ -151,10 +151,13 @@ class Opened:
             return getattr(self.record, name)
         if name not in self._cache:
             blob = getattr(self.record, name)
-            if blob is None or self._aead is None:
+            if blob is None or self._key is None:
                 self._cache[name] = ""
             else:
-                self._cache[name] = crypto.open_with(self._aead, blob, self._place.format(column)).decode()
+                if self._aead is None:
+                    self._aead = AESGCM(self._key)
+                place = f"{self.record._meta.db_table}/{column}/{self.record.pk}"
+                self._cache[name] = crypto.open_with(self._aead, blob, place).decode()
         return self._cache[name]
 
 
@@ -176,12 +179,13 @@ def opened(records: Iterable[SealedRecord], organisation_id: int) -> list[Opened
     """Views of a page of records for one organisation: their keys come with the rows (`with_keys`) or are
     fetched in one query."""
     records = list(records)
+    ids = [str(record.data_key_id) for record in records]
     if records and all(hasattr(record, _KEY) for record in records):
         keys = crypto.record_keys(
-            crypto.WrappedKey(str(r.data_key_id), organisation_id, getattr(r, _KEY), bytes(getattr(r, _WRAP)))
-            for r in records
+            crypto.WrappedKey(key_id, organisation_id, getattr(r, _KEY), bytes(getattr(r, _WRAP)))
+            for key_id, r in zip(ids, records, strict=True)
             if getattr(r, _WRAP) is not None
         )
     else:
-        keys = crypto.data_keys_open([r.data_key_id for r in records], organisation_id)
-    return [Opened(record, keys.get(str(record.data_key_id))) for record in records]
+        keys = crypto.data_keys_open(ids, organisation_id)
+    return [Opened(record, keys.get(key_id)) for key_id, record in zip(ids, records, strict=True)]

@@ -28,15 +28,10 @@ checks (every table the database has is dumped), so the tables of django-tasks a
 
 from __future__ import annotations
 
-import glob
 import io
 import json
 import logging
-import os
-import re
 import secrets
-import shutil
-import subprocess
 import sys
 import uuid
 from collections.abc import Iterable, Iterator
@@ -63,6 +58,7 @@ from safepassage.vault import crypto, files, intake, keyring, services, shredsto
 from safepassage.vault.blind import blind_index
 from safepassage.vault.fields import opened
 from tests import test_authz_matrix as matrix
+from tests.postgres_tools import find_pg_dump, pg_dump, server_major
 from tests.specimens.models import PlainSpecimen, Specimen
 
 # The authorization matrix's scene (Moscow's people, invitation, API token, passkey), reused as a fixture here.
@@ -465,51 +461,6 @@ def committed(
 
 
 # --- the database's artefacts -------------------------------------------------------------------------------
-
-
-def server_major() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version_num")
-        return int(cursor.fetchone()[0]) // 10000
-
-
-def find_pg_dump(major: int) -> tuple[str | None, str]:
-    """The newest pg_dump on PATH or under /usr/lib/postgresql, if it can dump this server (pg_dump refuses a
-    server newer than itself); else None and what was found instead."""
-    candidates = {
-        path for path in [shutil.which("pg_dump"), *glob.glob("/usr/lib/postgresql/*/bin/pg_dump")] if path
-    }
-    versions: list[tuple[int, str]] = []
-    for path in sorted(candidates):
-        answer = subprocess.run([path, "--version"], capture_output=True, text=True, check=False)
-        match = re.search(r"(\d+)(?:\.\d+)*", answer.stdout)
-        if answer.returncode == 0 and match:
-            versions.append((int(match[1]), path))
-    usable = sorted(v for v in versions if v[0] >= major)
-    if usable:
-        return usable[-1][1], ""
-    found = ", ".join(f"{path} ({v})" for v, path in versions) or "none"
-    return None, (
-        f"the server is PostgreSQL {major} and no pg_dump of version {major} or newer is installed "
-        f"(found: {found}); install postgresql-client-{major}"
-    )
-
-
-def pg_dump(executable: str) -> bytes:
-    """A full plain-text dump (schema and every row of every table) of the test database."""
-    db = connection.settings_dict
-    command = [executable, "--no-owner", "--no-privileges", "--encoding=UTF8", "--dbname", str(db["NAME"])]
-    for option, key in (("--host", "HOST"), ("--port", "PORT"), ("--username", "USER")):
-        if db.get(key):
-            command += [option, str(db[key])]
-    env = dict(os.environ)
-    if db.get("PASSWORD"):
-        env["PGPASSWORD"] = str(db["PASSWORD"])
-    if db.get("OPTIONS", {}).get("sslmode"):
-        env["PGSSLMODE"] = str(db["OPTIONS"]["sslmode"])
-    done = subprocess.run(command, capture_output=True, env=env, check=False, timeout=120)
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout
 
 
 def dumped_rows(dump: bytes, table: str) -> bytes:

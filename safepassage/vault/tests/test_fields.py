@@ -62,6 +62,7 @@ def test_a_plaintext_cannot_reach_the_database_another_way(unsealed: None, orgs:
         unopened.save()
 
 
+@pytest.mark.smoke
 def test_only_displayed_fields_are_decrypted(
     unsealed: None, orgs: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -193,3 +194,79 @@ def test_a_damaged_wrap_makes_one_record_unavailable_not_the_page(
     assert not views[damaged.pk].available and views[damaged.pk].name == ""
     assert views[fine.pk].name == "Другой"
     assert "does not open" in caplog.text and "Магомед" not in caplog.text
+
+
+_READ_RESTORED = """
+import json, sys
+import django
+from django.conf import settings
+django.setup()
+settings.VAULT_RUNTIME_DIR, settings.VAULT_SHRED_STORE = sys.argv[1], sys.argv[2]
+from safepassage.vault.fields import opened
+from tests.specimens.models import Specimen
+views = opened(Specimen.objects.order_by("code"), int(sys.argv[3]))
+print(json.dumps({view.code: view.narrative if view.available else None for view in views}, ensure_ascii=False))
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_erasure_holds_against_a_pg_dump_taken_before_it(
+    audit_table_truncatable: None,
+    unsealed: list[str],
+    orgs: dict[str, Any],
+    vault_runtime: Any,
+    settings: Any,
+) -> None:
+    """A real pg_dump, restored into a database of its own after the erasure, read by another process with the
+    vault unsealed: the erased record stays unreadable, the rest of the old dump reads."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    import subprocess
+    import sys
+
+    from tests.postgres_tools import drop, find_pg_dump, pg_dump, restore, server_major
+
+    executable, why = find_pg_dump(server_major())
+    if executable is None:
+        pytest.skip(why)
+    moscow = orgs["moscow"].pk
+    erased = _specimen(orgs["moscow"], narrative="where he hides")
+    erased.code = "A-ERASED"
+    erased.save(update_fields=["code"])
+    kept = _specimen(orgs["moscow"], narrative="the other one")
+    kept.code = "B-KEPT"
+    kept.save(update_fields=["code"])
+    dump = pg_dump(executable)  # the backup of last night
+    erased.erase()
+
+    restored = f"safepassage_restored_{os.getpid()}"
+    restore(executable, dump, restored)
+    try:
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "SAFEPASSAGE_MODE": "test",
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{restored}",
+        }
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                _READ_RESTORED,
+                str(vault_runtime),
+                str(settings.VAULT_SHRED_STORE),
+                str(moscow),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+            "A-ERASED": None,
+            "B-KEPT": "the other one",
+        }
+    finally:
+        drop(executable, restored)

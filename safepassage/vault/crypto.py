@@ -17,7 +17,7 @@ import secrets
 import threading
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -214,8 +214,7 @@ def data_key_create(*, organisation_ids: list[int]) -> tuple[DataKey, bytes]:
     return row, record_key(key, secret)
 
 
-@dataclass(frozen=True)
-class WrappedKey:
+class WrappedKey(NamedTuple):
     """One wrap of a record's data key, as a query returns it."""
 
     data_key_id: str

@@ -131,16 +131,16 @@ def sealed_field_names(model: type[models.Model]) -> dict[str, str]:
 
 class Opened:
     """A record as one organisation may read it: sealed fields decrypt on first access, others pass through.
-    `available` is False when the record was erased or is not shared with the organisation: fields read ""."""
+    `available` is False when the record was erased or is not shared with the organisation: fields read "".
+    Each model gets its own subclass with a property per sealed field (`opened_class`)."""
 
-    __slots__ = ("_aead", "_cache", "_columns", "_key", "_place", "record")
+    __slots__ = ("_aead", "_cache", "_key", "_place", "record")
 
     def __init__(self, record: SealedRecord, key: bytes | None) -> None:
         self.record = record
         self._key = key
         self._aead: AESGCM | None = None
         self._place: tuple[str, str] = ("", "")
-        self._columns = sealed_field_names(type(record))
         self._cache: dict[str, str] = {}
 
     @property
@@ -148,9 +148,9 @@ class Opened:
         return self._key is not None
 
     def __getattr__(self, name: str) -> Any:
-        column = self._columns.get(name)
-        if column is None:
-            return getattr(self.record, name)
+        return getattr(self.record, name)  # plain fields and methods of the record
+
+    def _read(self, name: str, column: str) -> str:
         cache = self._cache
         if name in cache:
             return cache[name]
@@ -165,6 +165,22 @@ class Opened:
             value = crypto.open_with(self._aead, blob, before + column + after).decode()
         cache[name] = value
         return value
+
+
+def _sealed_property(name: str, column: str) -> property:
+    def read(self: Opened) -> str:
+        return self._read(name, column)
+
+    return property(read)
+
+
+@functools.cache
+def opened_class(model: type[models.Model]) -> type[Opened]:
+    """Opened, with one property per sealed field of the model."""
+    namespace: dict[str, Any] = {"__slots__": ()}
+    for name, column in sealed_field_names(model).items():
+        namespace[name] = _sealed_property(name, column)
+    return type(f"Opened{model.__name__}", (Opened,), namespace)
 
 
 _WRAP, _KEY = "vault_wrap", "vault_key"
@@ -202,4 +218,7 @@ def opened(records: Iterable[SealedRecord], organisation_id: int) -> list[Opened
         )
     else:
         keys = crypto.data_keys_open(ids, organisation_id)
-    return [Opened(record, keys.get(key_id)) for key_id, record in zip(ids, records, strict=True)]
+    return [
+        opened_class(type(record))(record, keys.get(key_id))
+        for key_id, record in zip(ids, records, strict=True)
+    ]

@@ -135,6 +135,7 @@ class Opened:
     Each model gets its own subclass with a property per sealed field (`opened_class`)."""
 
     __slots__ = ("_aead", "_cache", "_key", "_place", "record")
+    _columns: dict[str, str] = {}  # sealed field name -> column, set per model by opened_class
 
     def __init__(self, record: SealedRecord, key: bytes | None) -> None:
         self.record = record
@@ -149,6 +150,16 @@ class Opened:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.record, name)  # plain fields and methods of the record
+
+    def __getitem__(self, name: str) -> Any:
+        """Templates look up `row.name` as `row["name"]` first: answer it here rather than by an exception."""
+        column = self._columns.get(name)
+        if column is not None:
+            return self._read(name, column)
+        try:
+            return getattr(self.record, name)
+        except AttributeError:
+            raise KeyError(name) from None
 
     def _read(self, name: str, column: str) -> str:
         cache = self._cache
@@ -177,7 +188,7 @@ def _sealed_property(name: str, column: str) -> property:
 @functools.cache
 def opened_class(model: type[models.Model]) -> type[Opened]:
     """Opened, with one property per sealed field of the model."""
-    namespace: dict[str, Any] = {"__slots__": ()}
+    namespace: dict[str, Any] = {"__slots__": (), "_columns": sealed_field_names(model)}
     for name, column in sealed_field_names(model).items():
         namespace[name] = _sealed_property(name, column)
     return type(f"Opened{model.__name__}", (Opened,), namespace)

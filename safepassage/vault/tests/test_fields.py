@@ -270,3 +270,18 @@ def test_erasure_holds_against_a_pg_dump_taken_before_it(
         }
     finally:
         drop(executable, restored)
+
+
+@pytest.mark.smoke
+def test_templates_show_sealed_fields_and_never_call_what_alters_data(
+    unsealed: list[str], orgs: dict[str, Any]
+) -> None:
+    from django.template import engines
+
+    record = _specimen(orgs["moscow"], name="Магомед <b>")
+    [view] = opened([record], orgs["moscow"].pk)
+    template = engines["django"].from_string(
+        "{{ row.code }}|{{ row.name }}|{{ row.delete }}|{{ row.missing }}"
+    )
+    assert template.render({"row": view}) == "SP-1|Магомед &lt;b&gt;||"
+    assert Specimen.objects.filter(pk=record.pk).exists(), "row.delete was not called"

@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from safepassage.vault import keyring, shredstore
 from safepassage.vault.keyring import VaultError
-from safepassage.vault.keys import STALE, StaleKey, derive, unsealed_master
+from safepassage.vault.keys import StaleKey, derive, stale_key, unsealed_master
 from safepassage.vault.models import DataKey, DataKeyWrap, OrganisationKey, VaultState
 
 VERSION = b"\x01"
@@ -152,7 +152,7 @@ def organisation_key_create(organisation_id: int, generation: int | None, master
             (key for key in (master, keyring.next_key()) if key and keyring.key_check(key) == expected), None
         )
         if chosen is None:
-            raise StaleKey(STALE)
+            raise stale_key()
         row = OrganisationKey(organisation_id=organisation_id, generation=generation)
         row.wrapped = seal(organisation_key_wrap(chosen), secrets.token_bytes(32), _organisation_key_aad(row))
         row.save()

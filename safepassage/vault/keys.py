@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from safepassage.vault import keyring
 from safepassage.vault.keyring import VaultError
@@ -33,12 +34,15 @@ def derive(master: bytes, purpose: str) -> bytes:
     ).derive(master)
 
 
-STALE = "This node holds an old master key. Seal it and unseal it with the newest shares."
 _verified: tuple[int, float] | None = None  # (keyring epoch, monotonic time) of the last check
 
 
 class StaleKey(VaultError):
     """The node's master key is not the one the database expects (a rotation happened elsewhere)."""
+
+
+def stale_key() -> StaleKey:
+    return StaleKey(_("This node holds an old master key. Seal it and unseal it with the newest shares."))
 
 
 def unsealed_master() -> bytes:
@@ -64,7 +68,7 @@ def unsealed_master() -> bytes:
             and keyring.key_check(master) != expected
             and (upcoming is None or keyring.key_check(upcoming) != expected)
         ):
-            raise StaleKey(STALE)
+            raise stale_key()
         _verified = (keyring.epoch(), now)
     return master
 

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, models
-from django.db.models import IntegerField, QuerySet, Value
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from safepassage.vault import crypto
@@ -194,7 +194,7 @@ def opened_class(model: type[models.Model]) -> type[Opened]:
     return type(f"Opened{model.__name__}", (Opened,), namespace)
 
 
-_WRAP, _KEY = "vault_wrap", "vault_key"
+_WRAP = "vault_wrap"
 
 
 def with_keys(queryset: QuerySet[R], organisation_id: int) -> QuerySet[R]:
@@ -210,9 +210,7 @@ def with_keys(queryset: QuerySet[R], organisation_id: int) -> QuerySet[R]:
         (current,),
         output_field=models.BinaryField(),
     )
-    joined: QuerySet[R] = queryset.annotate(
-        **{_WRAP: wrap, _KEY: Value(current, output_field=IntegerField())}
-    )
+    joined: QuerySet[R] = queryset.annotate(**{_WRAP: wrap})
     return joined
 
 
@@ -221,11 +219,17 @@ def opened(records: Iterable[SealedRecord], organisation_id: int) -> list[Opened
     fetched in one query."""
     records = list(records)
     ids = [str(record.data_key_id) for record in records]
-    if records and all(hasattr(record, _KEY) for record in records):
-        keys = crypto.record_keys(
-            crypto.WrappedKey(key_id, organisation_id, getattr(r, _KEY), bytes(getattr(r, _WRAP)))
-            for key_id, r in zip(ids, records, strict=True)
-            if getattr(r, _WRAP) is not None
+    if records and all(hasattr(record, _WRAP) for record in records):
+        # The wraps came with the rows, for the organisation's current key (with_keys); its id is cached.
+        current = crypto.current_organisation_key_id(organisation_id)
+        keys = (
+            crypto.record_keys(
+                crypto.WrappedKey(key_id, organisation_id, current, bytes(getattr(r, _WRAP)))
+                for key_id, r in zip(ids, records, strict=True)
+                if getattr(r, _WRAP) is not None
+            )
+            if current is not None
+            else {}
         )
     else:
         keys = crypto.data_keys_open(ids, organisation_id)

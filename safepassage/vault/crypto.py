@@ -79,6 +79,10 @@ def _organisation_key_aad(row: OrganisationKey) -> str:
     return f"organisation-key/{row.organisation_id}/{row.generation}"
 
 
+def unwrap_organisation_key(row: OrganisationKey, master: bytes) -> bytes:
+    return unseal(organisation_key_wrap(master), bytes(row.wrapped), _organisation_key_aad(row))
+
+
 def open_organisation_key(row: OrganisationKey) -> bytes:
     """Unwrap an organisation key, cached in this process until the master key changes or is gone (the keyring
     calls forget_cached_keys then)."""
@@ -89,13 +93,13 @@ def open_organisation_key(row: OrganisationKey) -> bytes:
     if cached is not None and cached[0] == epoch:
         return cached[1]
     try:
-        key = unseal(organisation_key_wrap(master), bytes(row.wrapped), _organisation_key_aad(row))
+        key = unwrap_organisation_key(row, master)
     except Undecryptable:
         # The instant between a rotation's switch and its new master key reaching tmpfs.
         upcoming = keyring.next_key()
         if upcoming is None:
             raise
-        key = unseal(organisation_key_wrap(upcoming), bytes(row.wrapped), _organisation_key_aad(row))
+        key = unwrap_organisation_key(row, upcoming)
     with _lock:
         if len(_organisation_keys) > 10_000:
             _organisation_keys.clear()

@@ -69,9 +69,17 @@ class SealedTextField(models.BinaryField):  # type: ignore[type-arg]
             setattr(model_instance, self.attname, value)  # the instance keeps no plaintext either
         return value
 
-    def get_prep_value(self, value: Any) -> Any:
+    @staticmethod
+    def _refuse_plaintext(value: Any) -> None:
         if isinstance(value, str):
             raise TypeError("a plaintext value must be saved through its record, never written directly")
+        if value is not None and not crypto.looks_sealed(bytes(value)):
+            raise TypeError(
+                "a plaintext value must be saved through its record: these bytes are no ciphertext"
+            )
+
+    def get_prep_value(self, value: Any) -> Any:
+        self._refuse_plaintext(value)
         return super().get_prep_value(value)
 
     def get_lookup(self, lookup_name: str) -> Any:
@@ -81,12 +89,7 @@ class SealedTextField(models.BinaryField):  # type: ignore[type-arg]
         return super().get_lookup(lookup_name)
 
     def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
-        if isinstance(value, str):
-            raise TypeError("a plaintext value must be saved through its record, never written directly")
-        if value is not None and not crypto.looks_sealed(bytes(value)):
-            raise TypeError(
-                "a plaintext value must be saved through its record: these bytes are no ciphertext"
-            )
+        self._refuse_plaintext(value)  # also when the value comes in prepared, past get_prep_value
         return super().get_db_prep_value(value, connection, prepared)
 
 

@@ -33,7 +33,7 @@ from safepassage.vault.models import IntakeKey
 _BOX = 32 + 16 + 32  # ephemeral public key, tag, file key
 
 
-def _private_aad(organisation_id: int) -> str:
+def private_key_aad(organisation_id: int) -> str:
     return f"intake-key/{organisation_id}"
 
 
@@ -54,7 +54,9 @@ def intake_key_create(organisation_id: int) -> IntakeKey:
             organisation_id=organisation_id,
             public_key=bytes(private.public_key),
             organisation_key=row,
-            private_wrapped=seal(open_organisation_key(row), bytes(private), _private_aad(organisation_id)),
+            private_wrapped=seal(
+                open_organisation_key(row), bytes(private), private_key_aad(organisation_id)
+            ),
         )
 
 
@@ -89,7 +91,9 @@ def _private_key(organisation_id: int) -> PrivateKey:
     if row is None:
         raise Undecryptable("no intake key for this organisation")
     raw = unseal(
-        open_organisation_key(row.organisation_key), bytes(row.private_wrapped), _private_aad(organisation_id)
+        open_organisation_key(row.organisation_key),
+        bytes(row.private_wrapped),
+        private_key_aad(organisation_id),
     )
     return PrivateKey(raw)
 

@@ -51,7 +51,7 @@ def unsealed_master() -> bytes:
     global _verified
     master = keyring.master_key()
     if master is None:
-        raise VaultError("The vault is sealed.")
+        raise VaultError(_("The vault is sealed."))
     now = time.monotonic()
     verified = _verified
     if (

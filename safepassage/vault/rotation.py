@@ -26,7 +26,6 @@ import secrets
 import time
 from collections.abc import Callable
 
-import shamir_mnemonic
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
@@ -37,22 +36,16 @@ from safepassage.vault import keyring
 from safepassage.vault.crypto import (
     lock_generation,
     organisation_key_create,
-    organisation_key_wrap,
     seal,
     unseal,
+    unwrap_organisation_key,
     wrap_aad,
 )
+from safepassage.vault.intake import private_key_aad
 from safepassage.vault.keyring import VaultError
 from safepassage.vault.keys import unsealed_master, unwrap_root, wrap_root
 from safepassage.vault.models import DataKeyWrap, IntakeKey, OrganisationKey, VaultState
-
-
-def _open(row: OrganisationKey, master: bytes) -> bytes:
-    return unseal(
-        organisation_key_wrap(master),
-        bytes(row.wrapped),
-        f"organisation-key/{row.organisation_id}/{row.generation}",
-    )
+from safepassage.vault.services import check_split, split
 
 
 class _Rewrapper:
@@ -67,7 +60,7 @@ class _Rewrapper:
     def key(self, row: OrganisationKey) -> bytes:
         if row.pk not in self.keys:
             master = self.old_master if row.generation == self.old else self.new_master
-            self.keys[row.pk] = _open(row, master)
+            self.keys[row.pk] = unwrap_organisation_key(row, master)
         return self.keys[row.pk]
 
     def new_row(self, organisation_id: int) -> OrganisationKey:
@@ -123,19 +116,10 @@ def _abandon(state: VaultState) -> None:
         state.save(update_fields=["next_key_check", "next_threshold", "next_share_count"])
 
 
-def _split(master: bytes, threshold: int, share_count: int) -> list[str]:
-    groups = shamir_mnemonic.generate_mnemonics(
-        group_threshold=1, groups=[(threshold, share_count)], master_secret=master, extendable=False
-    )
-    mnemonics: list[str] = groups[0]
-    return mnemonics
-
-
 def _begin(state: VaultState, shares: int | None, threshold: int | None, actor: object) -> bytes:
     share_count = shares or state.share_count
     needed = threshold or state.threshold
-    if not 1 <= needed <= share_count <= 16 or (needed == 1 and share_count > 1):
-        raise VaultError(_("Choose 1 to 16 shares and a threshold between 1 and the number of shares."))
+    check_split(shares=share_count, threshold=needed)
     new = secrets.token_bytes(32)
     keyring.put_next_key(new)
     state.next_key_check = keyring.key_check(new)
@@ -148,7 +132,7 @@ def _begin(state: VaultState, shares: int | None, threshold: int | None, actor: 
 
 def _shares_of_next(state: VaultState, new: bytes) -> list[str]:
     """The new master key's shares, made now; a set made before and not shown stops working."""
-    mnemonics = _split(new, state.next_threshold, state.next_share_count)
+    mnemonics = split(new, shares=state.next_share_count, threshold=state.next_threshold)
     state.next_identifier = Share.from_mnemonic(mnemonics[0]).identifier
     state.save(update_fields=["next_identifier"])
     return mnemonics
@@ -174,7 +158,7 @@ def _switch(state: VaultState, rewrapper: _Rewrapper, batch: int, actor: object)
         for intake_key in IntakeKey.objects.select_related("organisation_key").filter(
             organisation_key__generation=rewrapper.old
         ):
-            aad = f"intake-key/{intake_key.organisation_id}"
+            aad = private_key_aad(intake_key.organisation_id)
             private = unseal(
                 rewrapper.key(intake_key.organisation_key), bytes(intake_key.private_wrapped), aad
             )

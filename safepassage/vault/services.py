@@ -22,17 +22,28 @@ def vault_state() -> VaultState | None:
     return VaultState.objects.filter(pk=1).first()
 
 
-def vault_init(*, shares: int, threshold: int, actor: object = None) -> list[str]:
-    """Create the master key and return N share mnemonics, once. The master key is stored nowhere."""
+def check_split(*, shares: int, threshold: int) -> None:
+    """A K-of-N the trustees may choose: checked before anything is made."""
     if not 1 <= threshold <= shares <= 16:
         raise VaultError(_("Choose 1 to 16 shares and a threshold between 1 and the number of shares."))
     if threshold == 1 and shares > 1:
         raise VaultError(_("A threshold of 1 with several shares lets any one trustee unseal alone."))
-    master = secrets.token_bytes(32)
+
+
+def split(master: bytes, *, shares: int, threshold: int) -> list[str]:
+    """The master key as N SLIP-39 share mnemonics, any K of which rebuild it."""
+    check_split(shares=shares, threshold=threshold)
     groups = shamir_mnemonic.generate_mnemonics(
         group_threshold=1, groups=[(threshold, shares)], master_secret=master, extendable=False
     )
     mnemonics: list[str] = groups[0]
+    return mnemonics
+
+
+def vault_init(*, shares: int, threshold: int, actor: object = None) -> list[str]:
+    """Create the master key and return N share mnemonics, once. The master key is stored nowhere."""
+    master = secrets.token_bytes(32)
+    mnemonics = split(master, shares=shares, threshold=threshold)
     identifier = Share.from_mnemonic(mnemonics[0]).identifier
     root = new_root()
     try:

@@ -267,13 +267,15 @@ def micro(organisation_id: int) -> Micro:
     if record is None:
         raise BenchError("no specimen to take a record key from")
     key = crypto.data_key_open(record.data_key_id, organisation_id)
-    place = {"table": Specimen._meta.db_table, "field": "name", "pk": record.pk}
-    blob = crypto.field_seal(key, **place, value=FIELD_VALUE)
-    if crypto.field_open(key, **place, blob=blob) != FIELD_VALUE:
+    table, pk = Specimen._meta.db_table, record.pk
+    blob = crypto.field_seal(key, table=table, field="name", pk=pk, value=FIELD_VALUE)
+    if crypto.field_open(key, table=table, field="name", pk=pk, blob=blob) != FIELD_VALUE:
         raise BenchError("a field did not decrypt to what was encrypted")
     return Micro(
-        encryptions_per_s=_rate(lambda: crypto.field_seal(key, **place, value=FIELD_VALUE)),
-        decryptions_per_s=_rate(lambda: crypto.field_open(key, **place, blob=blob)),
+        encryptions_per_s=_rate(
+            lambda: crypto.field_seal(key, table=table, field="name", pk=pk, value=FIELD_VALUE)
+        ),
+        decryptions_per_s=_rate(lambda: crypto.field_open(key, table=table, field="name", pk=pk, blob=blob)),
     )
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "safepassage.accounts",
     "safepassage.audit",
     "safepassage.vault",
+    "safepassage.intake",
     "safepassage.public",
     "safepassage.api",
     "django.contrib.admin",
@@ -266,6 +267,16 @@ VAULT_VERIFY_SECONDS = 5.0
 VAULT_SHRED_STORE = envstr("SAFEPASSAGE_SHRED_STORE", str(VAR_DIR / "shred-store.sqlite3"))
 # Encrypted files (attachments, intake uploads): ciphertext only, named by random ids.
 VAULT_FILE_DIR = Path(envstr("SAFEPASSAGE_FILE_DIR", str(VAR_DIR / "files")))
+
+# Public intake (docs/intake.md). The codename's KDF: Argon2id passes and memory in KiB, paid by every
+# submission and every return to the mailbox.
+INTAKE_CODENAME_KDF = (envint("INTAKE_KDF_PASSES", 1), envint("INTAKE_KDF_MEMORY_KIB", 8192))
+INTAKE_MAX_FILES = envint("INTAKE_MAX_FILES", 3)
+INTAKE_MAX_FILE_MB = envint("INTAKE_MAX_FILE_MB", 10)
+# Where the quick-exit button leaves for: a harmless page that looks ordinary on a screen over a shoulder.
+INTAKE_QUICK_EXIT_URL = envstr("INTAKE_QUICK_EXIT_URL", "https://yandex.ru/pogoda/")
+# The requester's form token (mailbox replies) stays valid this long.
+INTAKE_MAILBOX_TOKEN_SECONDS = 30 * 60
 
 # Invitations and reset links.
 INVITATION_TTL = timedelta(hours=envint("INVITATION_TTL_HOURS", 72))

@@ -11,6 +11,7 @@ from safepassage.admin import admin_site
 from safepassage.api import views as api_views
 from safepassage.api.v1 import api
 from safepassage.audit import views as audit
+from safepassage.intake import views as intake
 from safepassage.public import views as public
 from safepassage.vault import views as vault
 
@@ -29,6 +30,9 @@ urlpatterns = [
     path("healthz", public.healthz, name="healthz"),
     path("readyz", public.readyz, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("help/", intake.help_form, name="intake_form"),
+    path("help/mailbox/", intake.mailbox, name="intake_mailbox"),
+    path("help/mailbox/send/", intake.mailbox_send, name="intake_mailbox_send"),
     path("accounts/", include(auth_patterns)),
     path("invite/<str:token>/", accounts.invitation_accept, name="invitation_accept"),
     path("home/", accounts.home, name="home"),
@@ -44,6 +48,12 @@ urlpatterns = [
     path("memberships/<int:membership_id>/remove/", accounts.role_remove, name="role_remove"),
     path("memberships/<int:membership_id>/reset-link/", accounts.reset_link, name="reset_link"),
     path("memberships/<int:membership_id>/revoke-factors/", accounts.factors_revoke, name="factors_revoke"),
+    path("requests/", intake.inbox, name="intake_inbox"),
+    path("requests/<uuid:request_id>/", intake.request_page, name="intake_request"),
+    path("requests/<uuid:request_id>/reply/", intake.request_reply, name="intake_request_reply"),
+    path("requests/<uuid:request_id>/mark/", intake.request_mark, name="intake_request_mark"),
+    path("requests/<uuid:request_id>/assign/", intake.request_assign, name="intake_request_assign"),
+    path("requests/<uuid:request_id>/files/<uuid:file_id>/", intake.request_file, name="intake_request_file"),
     path("audit/", audit.audit_list, name="audit"),
     path("vault/", vault.vault, name="vault"),
     path("vault/unseal/", vault.vault_unseal, name="vault_unseal"),

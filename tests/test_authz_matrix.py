@@ -75,6 +75,9 @@ from safepassage.admin import admin_site
 from safepassage.api import services as api_services
 from safepassage.audit.models import AuditEntry, Outcome
 from safepassage.audit.services import object_pseudonym
+from safepassage.intake import services as intake_services
+from safepassage.intake.models import HelpRequest, IntakeSettings, Receiver, RequestFile, RoutingRule
+from safepassage.vault import files
 from tests.webauthn import registration_response
 
 TABLE = Path(__file__).with_name("authz_matrix.csv")
@@ -92,6 +95,7 @@ SCOPED_ARGUMENTS = {
     "membership_id": "accounts.membership",
     "invitation_id": "accounts.invitation",
     "token_id": "api.apitoken",
+    "request_id": "intake.helprequest",
 }
 
 
@@ -142,8 +146,36 @@ def passkey_credential(credential_id: bytes) -> dict[str, Any]:
     return registration_response(credential_id)
 
 
+def _help_request_of(organisation: Organisation) -> tuple[HelpRequest, RequestFile]:
+    """A help request sent to the organisation through the public face, with one file."""
+    Receiver.objects.create(organisation=organisation, public_name="Moscow")
+    intake_services.request_submit(
+        intake_services.Submission(
+            situation="situation",
+            location="location",
+            region="",
+            urgency="urgent",
+            needs=["food"],
+            contact="",
+            language="ru",
+        ),
+        [],
+    )
+    help_request = HelpRequest.objects.get()
+    request_file = RequestFile(request=help_request, kind="pdf", size=0)
+    request_file.seal_on_arrival(organisation.pk)
+    request_file.file_id, request_file.size = files.store(
+        request_file.record_key(), [b"%PDF-1.4"], place=f"{RequestFile._meta.db_table}/{request_file.pk}"
+    )
+    request_file.name = "statement.pdf"
+    request_file.save()
+    return help_request, request_file
+
+
 @pytest.fixture
-def scene(orgs: dict[str, Organisation], people: dict[str, User], make_user: MakeUser) -> Scene:
+def scene(
+    orgs: dict[str, Organisation], people: dict[str, User], make_user: MakeUser, unsealed: list[str]
+) -> Scene:
     moscow = orgs["moscow"]
     olga, alice = people["olga"], people["alice"]
     everyone = {**people, "nadia": make_user("nadia", moscow, "org_admin", factor=False)}
@@ -159,6 +191,9 @@ def scene(orgs: dict[str, Organisation], people: dict[str, User], make_user: Mak
         type=Authenticator.Type.WEBAUTHN,
         data={"name": "alice's key", "credential": passkey_credential(b"alice-key")},
     )
+    help_request, request_file = _help_request_of(moscow)
+    rule = RoutingRule.objects.create(receiver_id=moscow.pk, region="chechnya")
+    IntakeSettings.objects.create(pk=1)
     organisation_type = ContentType.objects.get_for_model(Organisation)
     last = AuditEntry.objects.order_by("-seq").values_list("seq", flat=True).first()
     return Scene(
@@ -169,10 +204,15 @@ def scene(orgs: dict[str, Organisation], people: dict[str, User], make_user: Mak
             "invitation_id": (str(invitation.pk), "invitation@moscow"),
             "token_id": (str(token_row.pk), "api-token@moscow"),
             "token": (link, "invitation-link@moscow"),
+            "request_id": (str(help_request.pk), "help-request@moscow"),
+            "file_id": (str(request_file.pk), "request-file@moscow"),
             "passkey": (str(passkey.pk), "alice-passkey"),
             "content_type_id": (str(organisation_type.pk), "organisation-type"),
             "admin:accounts.organisation": (str(moscow.pk), "moscow"),
             "admin:accounts.user": (str(alice.pk), "alice"),
+            "admin:intake.receiver": (str(moscow.pk), "receiver-moscow"),
+            "admin:intake.routingrule": (str(rule.pk), "routing-rule"),
+            "admin:intake.intakesettings": ("1", "intake-settings"),
         },
         api_token=token,
         audit_baseline=last or 0,

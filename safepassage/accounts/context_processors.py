@@ -13,6 +13,7 @@ from safepassage.vault.keyring import is_sealed
 # (url name, label, action needed; None = any logged-in person)
 NAV: list[tuple[str, Any, Action | None]] = [
     ("home", _("Home"), None),
+    ("intake_inbox", _("Requests"), Action.REQUESTS_TRIAGE),
     ("people", _("People"), Action.MEMBERS_VIEW),
     ("api_tokens", _("API tokens"), Action.API_TOKENS_MANAGE),
     ("audit", _("Audit trail"), Action.AUDIT_VIEW),

@@ -37,6 +37,7 @@ class Action(models.TextChoices):
     API_PARTNER_READ = "api.partner.read", _("Partner API: read the organisation's profile")
     ORGANISATIONS_MANAGE = "organisations.manage", _("Create and change organisations")
     ADMIN_SITE = "admin.site", _("Use the Django admin site")
+    REQUESTS_TRIAGE = "requests.triage", _("Read and answer help requests, mark and assign them")
     VAULT_PANIC = "vault.panic", _("Seal the server at once (panic)")
     VAULT_UNSEAL = "vault.unseal", _("Enter a key share to unseal the server (trustees only)")
 
@@ -46,7 +47,7 @@ A = Action
 
 # role -> actions. Deny by default: an action not listed for a role is refused.
 MATRIX: dict[Role, frozenset[Action]] = {
-    R.CASEWORKER: frozenset({A.HOME_VIEW}),
+    R.CASEWORKER: frozenset({A.HOME_VIEW, A.REQUESTS_TRIAGE}),
     R.COORDINATOR: frozenset({A.HOME_VIEW}),
     R.LIAISON: frozenset({A.HOME_VIEW}),
     R.TREASURER: frozenset({A.HOME_VIEW}),

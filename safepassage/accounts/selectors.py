@@ -36,7 +36,8 @@ class HomeSection:
 
 _INTRO = {
     Role.CASEWORKER: gettext_lazy(
-        "Requests for help, verification, risk and safe housing will show here in a coming version."
+        "Requests for help wait in the inbox. Verification, risk and safe housing will show here in a coming "
+        "version."
     ),
     Role.COORDINATOR: gettext_lazy(
         "Referred cases and relocation pathways will show here in a coming version."
@@ -92,6 +93,15 @@ def home_sections(user: User) -> list[HomeSection]:
                 Waiting(_("Open invitations and reset links"), open_invitations.count(), "people"),
                 Waiting(_("People without a second factor"), without_factor.count(), "people"),
             ]
+        if role == Role.CASEWORKER:
+            from safepassage.intake.selectors import waiting_counts
+
+            counts = waiting_counts(user)
+            if counts is not None:
+                section.waiting = [
+                    Waiting(_("Help requests waiting"), counts.requests, "intake_inbox"),
+                    Waiting(_("New messages from requesters"), counts.messages, "intake_inbox"),
+                ]
         if role in (Role.AUDITOR, Role.ORG_ADMIN, Role.PLATFORM_ADMIN):
             entries = AuditEntry.objects.filter(at__gte=since)
             if not user.can(Action.AUDIT_VIEW_ALL):

@@ -28,7 +28,7 @@ from django.utils import timezone
 from safepassage.vault import keyring, shredstore
 from safepassage.vault.keyring import VaultError
 from safepassage.vault.keys import StaleKey, derive, stale_key, unsealed_master
-from safepassage.vault.models import DataKey, DataKeyWrap, OrganisationKey, VaultState
+from safepassage.vault.models import ArrivalWrap, DataKey, DataKeyWrap, OrganisationKey, VaultState
 
 VERSION = b"\x01"
 logger = logging.getLogger(__name__)
@@ -193,6 +193,11 @@ def _wrap(data_key_id: uuid.UUID, organisation_id: int, key: bytes) -> None:
     )
 
 
+def data_key_wrap(data_key_id: uuid.UUID, organisation_id: int, key: bytes) -> None:
+    """Wrap a data key for an organisation; the caller holds lock_generation() in its transaction."""
+    _wrap(data_key_id, organisation_id, key)
+
+
 def lock_generation() -> None:
     """Hold the vault row while adding or removing wraps, so that a rotation re-wraps and switches generations
     between such writers, never under one (SQLite writers are serialised anyway)."""
@@ -339,6 +344,7 @@ def data_key_destroy(data_key_id: uuid.UUID) -> None:
     with transaction.atomic():
         lock_generation()
         DataKeyWrap.objects.filter(data_key_id=data_key_id).delete()
+        ArrivalWrap.objects.filter(data_key_id=data_key_id).delete()
         DataKey.objects.filter(pk=data_key_id).update(destroyed_at=timezone.now())
 
 

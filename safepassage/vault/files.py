@@ -35,33 +35,44 @@ def _pieces(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
         yield from source
 
 
-def _chunks(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
-    """Full chunks of CHUNK bytes, whatever sizes the source gives (a socket or upload may read short)."""
-    buffer = bytearray()
-    for piece in _pieces(source):
-        buffer += piece
-        while len(buffer) >= CHUNK:
-            yield bytes(buffer[:CHUNK])
-            del buffer[:CHUNK]
-    if buffer:
-        yield bytes(buffer)
+class StreamWriter:
+    """Encrypts what is written to it into `sink`, chunk by chunk; `close()` writes the last chunk. For data
+    that arrives pushed (an upload handler) rather than pulled from a source."""
+
+    def __init__(self, key: bytes, sink: BinaryIO, *, place: str) -> None:
+        self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
+        header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key)
+        sink.write(MAGIC + header)
+        self._sink = sink
+        self._aad = place.encode()
+        self._buffer = bytearray()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        self.size += len(data)
+        # Keep the last full chunk back: only close() knows which chunk is the final one.
+        while len(self._buffer) > CHUNK:
+            self._push(bytes(self._buffer[:CHUNK]), _MESSAGE)
+            del self._buffer[:CHUNK]
+
+    def close(self) -> None:
+        self._push(bytes(self._buffer), _FINAL)
+        self._buffer.clear()
+
+    def _push(self, block: bytes, tag: int) -> None:
+        self._sink.write(
+            sodium.crypto_secretstream_xchacha20poly1305_push(self._state, block, self._aad, tag)
+        )
 
 
 def encrypt_stream(key: bytes, source: BinaryIO | Iterable[bytes], sink: BinaryIO, *, place: str) -> int:
     """Encrypt `source` into `sink`; returns the plaintext size."""
-    state = sodium.crypto_secretstream_xchacha20poly1305_state()
-    header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    sink.write(MAGIC + header)
-    aad = place.encode()
-    size = 0
-    pending: bytes | None = None
-    for block in _chunks(source):
-        if pending is not None:
-            sink.write(sodium.crypto_secretstream_xchacha20poly1305_push(state, pending, aad, _MESSAGE))
-        pending = block
-        size += len(block)
-    sink.write(sodium.crypto_secretstream_xchacha20poly1305_push(state, pending or b"", aad, _FINAL))
-    return size
+    writer = StreamWriter(key, sink, place=place)
+    for piece in _pieces(source):
+        writer.write(piece)
+    writer.close()
+    return writer.size
 
 
 def decrypt_stream(key: bytes, source: BinaryIO, *, place: str) -> Iterator[bytes]:

@@ -5,30 +5,43 @@ organisation while the vault is sealed and without ever holding a private key. T
 the organisation key, so opening needs the vault unsealed. A sealed box has no associated data, so the place
 ("<table>/<field>/<id>") is sealed inside and checked on opening: a box copied elsewhere is refused.
 Files use a random file key sealed to the organisation, then the streamed format of files.py.
+
+Arrivals (help requests, requesters' messages and files) get an ordinary per-record data key with its shred
+secret, so erasing them later defeats old dumps like any record. The public face cannot wrap that key under the
+organisation key, so it seals it to the intake public key (`ArrivalWrap`); the staff face, unsealed, adopts it
+into an ordinary wrap and the sealed copy is deleted (`arrivals_adopt`).
 """
 
 from __future__ import annotations
 
+import datetime
 import hmac
+import logging
 import secrets
+import uuid
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from django.db import transaction
+from django.utils import timezone
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
-from safepassage.vault import files
+from safepassage.vault import files, shredstore
 from safepassage.vault.crypto import (
     Undecryptable,
     current_organisation_key,
+    data_key_wrap,
     lock_generation,
     open_organisation_key,
+    record_key,
     seal,
     unseal,
 )
 from safepassage.vault.keyring import VaultError, master_key
-from safepassage.vault.models import IntakeKey
+from safepassage.vault.models import ArrivalWrap, DataKey, IntakeKey
+
+logger = logging.getLogger(__name__)
 
 _BOX = 32 + 16 + 32  # ephemeral public key, tag, file key
 
@@ -129,3 +142,55 @@ def intake_open_stream(organisation_id: int, source: BinaryIO, *, place: str) ->
     except CryptoError as exc:
         raise Undecryptable("not sealed to this organisation, or tampered") from exc
     yield from files.decrypt_stream(file_key, source, place=place)
+
+
+def _arrival_place(data_key_id: object, organisation_id: int) -> bytes:
+    return f"arrival/{data_key_id}/{organisation_id}".encode()
+
+
+def arrival_key_create(organisation_id: int) -> tuple[DataKey, bytes]:
+    """For the public face, sealed or not: a fresh data key for something that arrives, sealed to the
+    organisation's intake public key; returns the row and the record key to seal the fields with. Run it inside
+    the transaction that stores the arrival. The key row carries the day only, like everything that arrives."""
+    public = intake_public_key(organisation_id)
+    key = secrets.token_bytes(32)
+    record_id = uuid.uuid4()
+    secret = shredstore.create(str(record_id))  # first, so no record exists without its secret
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    row = DataKey.objects.create(pk=record_id, created_at=today)
+    ArrivalWrap.objects.create(
+        data_key=row,
+        organisation_id=organisation_id,
+        sealed=SealedBox(public).encrypt(_arrival_place(record_id, organisation_id) + b"\0" + key),
+    )
+    return row, record_key(key, secret)
+
+
+def arrivals_adopt(organisation_id: int) -> list[str]:
+    """Staff face, unsealed: every arrival sealed to the organisation becomes an ordinary wrap under its
+    organisation key, and the sealed copy is deleted. Returns the adopted data key ids. One that does not open
+    (damaged) is logged and left for an operator rather than taking the inbox down."""
+    if not ArrivalWrap.objects.filter(organisation_id=organisation_id).exists():
+        return []
+    box = SealedBox(_private_key(organisation_id))
+    adopted: list[uuid.UUID] = []
+    with transaction.atomic():
+        lock_generation()
+        for row in ArrivalWrap.objects.filter(organisation_id=organisation_id):
+            try:
+                where, _, key = box.decrypt(bytes(row.sealed)).partition(b"\0")
+            except CryptoError:
+                logger.error("an arrival wrap does not open (damaged): data key %s", row.data_key_id)
+                continue
+            if not hmac.compare_digest(where, _arrival_place(row.data_key_id, organisation_id)):
+                logger.error("an arrival wrap was sealed for another place: data key %s", row.data_key_id)
+                continue
+            data_key_wrap(row.data_key_id, organisation_id, key)
+            adopted.append(row.data_key_id)
+        ArrivalWrap.objects.filter(organisation_id=organisation_id, data_key_id__in=adopted).delete()
+    return [str(data_key_id) for data_key_id in adopted]
+
+
+def arrival_day(moment: datetime.datetime | None = None) -> datetime.date:
+    """The day, in UTC: the finest time kept with anything that arrives from the public."""
+    return (moment or timezone.now()).astimezone(datetime.UTC).date()

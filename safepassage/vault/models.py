@@ -101,3 +101,16 @@ class IntakeKey(models.Model):
 
     def __str__(self) -> str:
         return f"intake key of organisation {self.organisation_id}"
+
+
+class ArrivalWrap(models.Model):
+    """A data key made by the public face for something that arrived (a help request, a message, a file), sealed
+    to the receiving organisation's intake public key because the public face holds no organisation key. The
+    staff face, unsealed, turns it into an ordinary wrap (`intake.arrivals_adopt`) and deletes this row."""
+
+    data_key = models.OneToOneField(DataKey, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    sealed = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"arrival wrap of {self.data_key_id} for {self.organisation_id}"

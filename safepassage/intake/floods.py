@@ -1,0 +1,62 @@
+"""Floods and abuse, with no third party: fixed-window counters in the shared cache (Redis in production), and
+an optional proof of work on the form.
+
+The proof of work is hashcash-like: the form carries a signed challenge; a browser with JavaScript finds a nonce
+whose SHA-256 with the challenge starts with `bits` zero bits (static/intake/pow.js, Web Crypto). A browser
+without JavaScript is not refused: its challenge becomes valid on its own after a short wait, so it takes the
+slower path. A challenge is accepted once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from django.core import signing
+from django.core.cache import cache
+
+_SALT = "safepassage.intake.pow"
+CHALLENGE_MAX_AGE = 3600
+
+
+def allow(name: str, limit: int, window_seconds: int) -> bool:
+    """Count one event under `name`; False once `limit` events fell in the current window."""
+    if limit <= 0:
+        return True
+    key = f"intake:limit:{name}:{int(time.time()) // window_seconds}"
+    cache.add(key, 0, window_seconds + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, window_seconds + 5)
+        count = 1
+    return count <= limit
+
+
+def challenge_new(bits: int) -> str:
+    return signing.dumps({"n": secrets.token_hex(12), "t": int(time.time()), "b": bits}, salt=_SALT)
+
+
+def _leading_zero_bits(digest: bytes) -> int:
+    value = int.from_bytes(digest, "big")
+    return len(digest) * 8 - value.bit_length()
+
+
+def solves(challenge: str, proof: str, bits: int) -> bool:
+    digest = hashlib.sha256(f"{challenge}:{proof}".encode()).digest()
+    return _leading_zero_bits(digest) >= bits
+
+
+def challenge_check(challenge: str, proof: str, *, wait_seconds: int) -> tuple[bool, int]:
+    """(accepted, seconds still to wait). Accepted once: a solved or waited-out challenge is then spent."""
+    try:
+        data = signing.loads(challenge, salt=_SALT, max_age=CHALLENGE_MAX_AGE)
+    except signing.BadSignature:
+        return False, wait_seconds
+    waited = int(time.time()) - int(data["t"])
+    if not (proof and solves(challenge, proof, int(data["b"]))) and waited < wait_seconds:
+        return False, wait_seconds - waited
+    if not cache.add(f"intake:pow:{data['n']}", 1, CHALLENGE_MAX_AGE + 60):
+        return False, wait_seconds  # spent already
+    return True, 0

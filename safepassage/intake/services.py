@@ -1,0 +1,354 @@
+"""Every write of the intake, public face and staff face. One transaction per action.
+
+Public face: a request or message is sealed to the receiving organisation on arrival and nothing of it can be
+read back there; its arrival is not audited (an audit entry would keep the exact time beside it), only counted.
+Staff face: every opening, reply and change is audited, naming the request only by its keyed pseudonym.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+from nacl.public import PublicKey, SealedBox
+
+from safepassage.accounts.models import User
+from safepassage.accounts.roles import Action
+from safepassage.audit.services import audit_record
+from safepassage.intake.codename import mailbox_keys, new_codename
+from safepassage.intake.models import (
+    WAITING,
+    HelpRequest,
+    Mailbox,
+    MailboxMessage,
+    Receiver,
+    RequestFile,
+    RequestStatus,
+    RoutingRule,
+)
+from safepassage.intake.uploads import IncomingFile
+from safepassage.vault import files
+from safepassage.vault.blind import blind_index
+from safepassage.vault.crypto import Undecryptable
+from safepassage.vault.fields import opened
+from safepassage.vault.intake import arrival_day, arrivals_adopt
+
+logger = logging.getLogger(__name__)
+
+
+class NoReceiver(Exception):
+    """No organisation takes requests now."""
+
+
+def receivers_accepting() -> list[Receiver]:
+    from safepassage.vault.models import IntakeKey
+
+    with_keys = IntakeKey.objects.values("organisation_id")
+    return list(Receiver.objects.filter(accepting=True, organisation_id__in=with_keys))
+
+
+def route(*, chosen: str, region: str, language: str) -> int:
+    """The receiving organisation: the requester's choice if it still accepts, else the first routing rule that
+    fits, else the only or first accepting organisation."""
+    receivers = {str(r.pk): r for r in receivers_accepting()}
+    if not receivers:
+        raise NoReceiver
+    if chosen in receivers:
+        return int(receivers[chosen].pk)
+    for rule in RoutingRule.objects.all():
+        if str(rule.receiver_id) not in receivers:
+            continue
+        if rule.region in ("", region) and rule.language in ("", language):
+            return int(rule.receiver_id)
+    return int(next(iter(receivers.values())).pk)
+
+
+def _store_files(
+    owner: HelpRequest,
+    organisation_id: int,
+    uploads: Iterable[IncomingFile],
+    message: MailboxMessage | None,
+    stored: list[str],
+) -> None:
+    for upload in uploads:
+        row = RequestFile(request=owner, message=message, kind=upload.kind, size=0)
+        row.seal_on_arrival(organisation_id)
+        row.file_id, row.size = files.store(
+            row.record_key(), upload.chunks(), place=f"{RequestFile._meta.db_table}/{row.pk}"
+        )
+        stored.append(row.file_id)
+        row.name = (upload.name or "")[:200]
+        row.save()
+
+
+def _remove(file_ids: list[str]) -> None:
+    for file_id in file_ids:
+        files.remove(file_id)
+
+
+@dataclass(frozen=True)
+class Submission:
+    situation: str
+    location: str
+    region: str
+    urgency: str
+    needs: list[str]
+    contact: str
+    language: str
+    receiver: str = ""
+
+
+def request_submit(submission: Submission, uploads: list[IncomingFile]) -> str:
+    """Store a help request sealed for its organisation; returns the codename, which is stored nowhere."""
+    organisation_id = route(
+        chosen=submission.receiver, region=submission.region, language=submission.language
+    )
+    codename = new_codename()
+    keys = mailbox_keys(codename)
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            mailbox = Mailbox.objects.create(lookup=keys.lookup, public_key=keys.public_key)
+            request = HelpRequest(organisation_id=organisation_id, mailbox=mailbox, received_on=arrival_day())
+            request.seal_on_arrival(organisation_id)
+            request.situation = submission.situation
+            request.location = submission.location
+            request.region = submission.region
+            request.urgency_given = submission.urgency
+            request.needs = ",".join(submission.needs)
+            request.contact = submission.contact
+            request.language = submission.language
+            request.save()
+            _store_files(request, organisation_id, uploads, None, stored)
+    except BaseException:
+        _remove(stored)
+        raise
+    finally:
+        for upload in uploads:
+            upload.discard()
+    return codename
+
+
+# ------------------------------------------------------------------------------------------------- mailbox
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    number: int
+    sent_on: Any
+    from_requester: bool
+    body: str  # replies only; the requester's own words are not shown back
+
+
+@dataclass(frozen=True)
+class MailboxView:
+    mailbox_id: str
+    received_on: Any
+    entries: list[ThreadEntry]
+
+
+def _reply_place(message_id: object) -> bytes:
+    return f"{MailboxMessage._meta.db_table}/for_requester/{message_id}".encode()
+
+
+def mailbox_read(codename: str) -> MailboxView | None:
+    """The thread the codename opens, or None. The same queries run either way, so a wrong codename costs the
+    time of a right one with nothing new (the KDF dominates both)."""
+    keys = mailbox_keys(codename)
+    request = (
+        HelpRequest.objects.filter(mailbox__lookup=keys.lookup)
+        .only("pk", "mailbox_id", "received_on")
+        .first()
+    )
+    messages = list(
+        MailboxMessage.objects.filter(request__mailbox__lookup=keys.lookup)
+        .only("pk", "number", "direction", "sent_on", "for_requester")
+        .order_by("number")
+    )
+    if request is None:
+        return None
+    box = SealedBox(keys.private_key)
+    entries = []
+    for message in messages:
+        body = ""
+        if message.direction == MailboxMessage.Direction.OUT and message.for_requester:
+            try:
+                where, _, text = box.decrypt(bytes(message.for_requester)).partition(b"\0")
+                body = text.decode() if where == _reply_place(message.pk) else ""
+            except Exception:  # a damaged reply must not hide the others
+                logger.error("a reply in a mailbox does not open (damaged)")
+        entries.append(
+            ThreadEntry(
+                message.number, message.sent_on, message.direction == MailboxMessage.Direction.IN, body
+            )
+        )
+    return MailboxView(str(request.mailbox_id), request.received_on, entries)
+
+
+def _next_number(request_id: uuid.UUID) -> int:
+    last = MailboxMessage.objects.filter(request_id=request_id).aggregate(n=Max("number"))["n"]
+    return (last or 0) + 1
+
+
+def message_send(mailbox_id: str, body: str, uploads: list[IncomingFile]) -> None:
+    """A requester's message from the mailbox, sealed for the request's organisation on arrival."""
+    request = HelpRequest.objects.filter(mailbox_id=mailbox_id).only("pk", "organisation_id").first()
+    if request is None:
+        for upload in uploads:
+            upload.discard()
+        raise ValidationError(_("This mailbox no longer exists."))
+    stored: list[str] = []
+    try:
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    message = MailboxMessage(
+                        request=request,
+                        number=_next_number(request.pk),
+                        direction=MailboxMessage.Direction.IN,
+                        sent_on=arrival_day(),
+                    )
+                    message.seal_on_arrival(request.organisation_id)
+                    message.body = body
+                    message.save()
+                    _store_files(request, request.organisation_id, uploads, message, stored)
+                break
+            except IntegrityError:  # two messages at once took the same number
+                _remove(stored)
+                stored.clear()
+                if attempt == 2:
+                    raise
+    except BaseException:
+        _remove(stored)
+        raise
+    finally:
+        for upload in uploads:
+            upload.discard()
+
+
+# ---------------------------------------------------------------------------------------------- staff face
+
+
+def _audit(actor: User, action: str, request: HelpRequest) -> None:
+    audit_record(actor=actor, action=action, organisation_id=request.organisation_id, obj=request)
+
+
+def triage_arrivals(organisation_id: int) -> int:
+    """Unsealed: adopt what arrived for the organisation, then fill the plain working columns of new requests
+    (urgency, the contact's blind index for duplicates). Returns how many requests were triaged."""
+    arrivals_adopt(organisation_id)
+    pending = list(
+        HelpRequest.objects.filter(organisation_id=organisation_id, triaged=False).only(
+            "pk", "data_key_id", "urgency_given", "contact", "organisation_id"
+        )
+    )
+    if not pending:
+        return 0
+    views = {str(v.record.pk): v for v in opened(pending, organisation_id)}
+    triaged = 0
+    with transaction.atomic():
+        for request in pending:
+            view = views[str(request.pk)]
+            if not view.available:
+                continue
+            urgency = view.urgency_given
+            index = blind_index("phone", view.contact) if view.contact else None
+            HelpRequest.objects.filter(pk=request.pk).update(
+                urgency=urgency, contact_index=index, triaged=True
+            )
+            triaged += 1
+    return triaged
+
+
+def request_opened(actor: User, request: HelpRequest) -> None:
+    """A member of the receiving organisation opened the request: audited; new becomes "being looked at"; the
+    requester's messages count as seen."""
+    with transaction.atomic():
+        _audit(actor, "intake.request.open", request)
+        if request.status == RequestStatus.NEW:
+            HelpRequest.objects.filter(pk=request.pk, status=RequestStatus.NEW).update(
+                status=RequestStatus.OPEN
+            )
+            request.status = RequestStatus.OPEN
+        MailboxMessage.objects.filter(request=request, seen=False).update(seen=True)
+
+
+def request_reply(actor: User, request: HelpRequest, body: str) -> MailboxMessage:
+    """A reply: sealed for the organisation (the staff's copy) and to the mailbox (the requester's copy)."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                message = MailboxMessage(
+                    request=request,
+                    number=_next_number(request.pk),
+                    direction=MailboxMessage.Direction.OUT,
+                    sent_on=arrival_day(),
+                    author=actor,
+                    seen=True,
+                )
+                message.seal_for([request.organisation_id])
+                message.body = body
+                mailbox_public = PublicKey(bytes(Mailbox.objects.get(pk=request.mailbox_id).public_key))
+                message.for_requester = SealedBox(mailbox_public).encrypt(
+                    _reply_place(message.pk) + b"\0" + body.encode()
+                )
+                message.save()
+                if request.status == RequestStatus.NEW:
+                    HelpRequest.objects.filter(pk=request.pk).update(status=RequestStatus.OPEN)
+                _audit(actor, "intake.request.reply", request)
+                return message
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+_MARKS = {
+    RequestStatus.SPAM: "intake.request.mark_spam",
+    RequestStatus.TRAP: "intake.request.mark_trap",
+    RequestStatus.OPEN: "intake.request.reopen",
+    RequestStatus.CASE: "intake.request.open_case",
+}
+
+
+def request_mark(actor: User, request: HelpRequest, status: str) -> None:
+    """Spam, suspected trap, back to the inbox, or "case opened" (the cases room makes the case itself)."""
+    if status not in _MARKS:
+        raise ValidationError(_("Unknown status."))
+    if status == RequestStatus.OPEN and request.status in WAITING:
+        return
+    with transaction.atomic():
+        HelpRequest.objects.filter(pk=request.pk).update(status=status)
+        _audit(actor, _MARKS[RequestStatus(status)], request)
+    request.status = status
+
+
+def request_assign(actor: User, request: HelpRequest, assignee: User | None) -> None:
+    """Give the request to a colleague who may triage requests of the same organisation (or to nobody)."""
+    if assignee is not None and not assignee.can(Action.REQUESTS_TRIAGE, request.organisation_id):
+        raise ValidationError(_("This person cannot answer requests of this organisation."))
+    with transaction.atomic():
+        HelpRequest.objects.filter(pk=request.pk).update(assignee=assignee)
+        _audit(actor, "intake.request.assign", request)
+    request.assignee = assignee
+
+
+def file_opened(actor: User, request: HelpRequest, row: RequestFile) -> None:
+    audit_record(actor=actor, action="intake.file.open", organisation_id=request.organisation_id, obj=row)
+
+
+def file_chunks(row: RequestFile, organisation_id: int) -> Any:
+    """The file's plaintext, chunk by chunk, or None when its key is gone (erased)."""
+    arrivals_adopt(organisation_id)
+    try:
+        row.open_for(organisation_id)
+    except Undecryptable:
+        return None
+    return files.read(row.record_key(), row.file_id, place=f"{RequestFile._meta.db_table}/{row.pk}")

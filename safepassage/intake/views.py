@@ -1,0 +1,319 @@
+"""Views of the intake. Public face: the help form, the codename page, the mailbox (no login, no session, no
+JavaScript needed). Staff face: the triage inbox and a request's page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from safepassage.accounts.forms import add_service_errors
+from safepassage.accounts.models import User
+from safepassage.accounts.roles import Action
+from safepassage.accounts.rules import public, requires
+from safepassage.intake import floods, selectors, services
+from safepassage.intake.access import request_file_get_for_user, request_get_for_user
+from safepassage.intake.forms import AssignForm, HelpRequestForm, MailboxForm, MessageForm, ReplyForm
+from safepassage.intake.models import IntakeSettings, RequestStatus
+from safepassage.intake.uploads import IncomingFile, SealingUploadHandler
+
+_TOKEN_SALT = "safepassage.intake.mailbox"  # noqa: S105 (a signing namespace, not a secret)
+
+
+def _public(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    response = render(
+        request, template, {"quick_exit": settings.INTAKE_QUICK_EXIT_URL, **context}, status=status
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _discard_uploads(request: HttpRequest) -> None:
+    for name in request.FILES:
+        for upload in request.FILES.getlist(name):
+            if isinstance(upload, IncomingFile):
+                upload.discard()
+
+
+def _sealing_uploads(view: Any) -> Any:
+    """Uploads are encrypted as they arrive: the handler must be in place before CSRF reads the body."""
+
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        request.upload_handlers = [SealingUploadHandler(request)]
+        response: HttpResponse = csrf_protect(view)(request, *args, **kwargs)
+        return response
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    wrapped.__wrapped__ = view  # type: ignore[attr-defined]
+    return csrf_exempt(wrapped)
+
+
+def _language() -> str:
+    return (get_language() or settings.LANGUAGE_CODE)[:2]
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@public
+@_sealing_uploads
+def help_form(request: HttpRequest) -> HttpResponse:
+    """The request form. Nothing is stored until the whole form is valid; then one transaction."""
+    receivers = services.receivers_accepting()
+    switches = IntakeSettings.current()
+    pow_bits = switches.proof_of_work_bits if switches.proof_of_work else 0
+    if not receivers:
+        return _public(request, "intake/closed.html", {}, status=503)
+    if request.method != "POST":
+        form = HelpRequestForm(receivers=receivers, initial={"challenge": floods.challenge_new(pow_bits)})
+        return _public(request, "intake/form.html", {"form": form, "pow_bits": pow_bits})
+    form = HelpRequestForm(request.POST, request.FILES, receivers=receivers)
+    status = 400
+    if form.is_valid():
+        data = form.cleaned_data
+        wait = switches.proof_of_work_wait_seconds if pow_bits else 0
+        accepted, left = floods.challenge_check(data["challenge"], data["proof"], wait_seconds=wait)
+        if not accepted:
+            status = 429
+            if left > 0:
+                form.add_error(
+                    None,
+                    _(
+                        "To protect this service from floods, please wait %(seconds)d seconds, "
+                        "then press Send again. Nothing was sent yet."
+                    )
+                    % {"seconds": left},
+                )
+            else:
+                form.add_error(None, _("This form was already sent or is too old. Please press Send again."))
+        elif not floods.allow("requests", switches.requests_per_minute, 60):
+            status = 429
+            form.add_error(
+                None,
+                _(
+                    "Many people are writing right now. Nothing was sent yet: please wait a "
+                    "minute and press Send again."
+                ),
+            )
+        else:
+            submission = services.Submission(
+                situation=data["situation"],
+                location=data["location"],
+                region=data["region"],
+                urgency=data["urgency"],
+                needs=data["needs"],
+                contact=data["contact"],
+                language=_language(),
+                receiver=data.get("receiver", ""),
+            )
+            try:
+                codename = services.request_submit(submission, data["attachments"])
+            except services.NoReceiver:
+                return _public(request, "intake/closed.html", {}, status=503)
+            except DatabaseError:
+                status = 503
+                form.add_error(
+                    None,
+                    _(
+                        "Your request could not be saved. Nothing was sent: please press Send "
+                        "again in a minute."
+                    ),
+                )
+            else:
+                return _public(request, "intake/sent.html", {"codename": codename})
+    _discard_uploads(request)
+    # A new challenge with the refused form: the old one may be spent. The text stays, files must be chosen again.
+    data = request.POST.copy()
+    data["challenge"] = floods.challenge_new(pow_bits)
+    data["proof"] = ""
+    form.data = data  # shown with the errors already found
+    if request.FILES and "attachments" not in form.errors:
+        form.add_error("attachments", _("Please choose your files again."))
+    return _public(request, "intake/form.html", {"form": form, "pow_bits": pow_bits}, status=status)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@public
+def mailbox(request: HttpRequest) -> HttpResponse:
+    """The requester comes back with the codename and reads the replies."""
+    if request.method != "POST":
+        return _public(request, "intake/mailbox.html", {"form": MailboxForm()})
+    form = MailboxForm(request.POST)
+    if not form.is_valid():
+        return _public(request, "intake/mailbox.html", {"form": form}, status=400)
+    thread = services.mailbox_read(form.cleaned_data["codename"])
+    if thread is None:
+        form.add_error("codename", _("Nothing was found for this codename. Check the words and try again."))
+        return _public(request, "intake/mailbox.html", {"form": form}, status=200)
+    token = signing.dumps(thread.mailbox_id, salt=_TOKEN_SALT)
+    return _public(
+        request, "intake/thread.html", {"thread": thread, "form": MessageForm(initial={"token": token})}
+    )
+
+
+@never_cache
+@require_POST
+@public
+@_sealing_uploads
+def mailbox_send(request: HttpRequest) -> HttpResponse:
+    """A message from the requester's mailbox page; the form carries a signed, expiring mailbox token."""
+    form = MessageForm(request.POST, request.FILES)
+    status = 400
+    if form.is_valid():
+        try:
+            mailbox_id = signing.loads(
+                form.cleaned_data["token"], salt=_TOKEN_SALT, max_age=settings.INTAKE_MAILBOX_TOKEN_SECONDS
+            )
+        except signing.BadSignature:
+            _discard_uploads(request)
+            # The text is kept: it comes back in the message form once the codename is entered again.
+            again = MailboxForm(initial={"draft": form.cleaned_data["body"]})
+            again.add_error(
+                None,
+                _("This page was open too long. Enter your codename again; your message was not sent yet."),
+            )
+            return _public(request, "intake/mailbox.html", {"form": again}, status=400)
+        switches = IntakeSettings.current()
+        if not floods.allow(f"mailbox:{mailbox_id}", switches.messages_per_hour, 3600):
+            status = 429
+            form.add_error(
+                None,
+                _("You have sent many messages in the last hour. Nothing was sent: please try again later."),
+            )
+        else:
+            try:
+                services.message_send(mailbox_id, form.cleaned_data["body"], form.cleaned_data["attachments"])
+            except ValidationError as exc:
+                add_service_errors(form, exc)
+            except DatabaseError:
+                status = 503
+                form.add_error(
+                    None,
+                    _("Your message could not be saved. Nothing was sent: please try again in a minute."),
+                )
+            else:
+                return _public(request, "intake/message_sent.html", {})
+    _discard_uploads(request)
+    return _public(request, "intake/thread.html", {"thread": None, "form": form}, status=status)
+
+
+# ---------------------------------------------------------------------------------------------- staff face
+
+
+def _request_id(value: str) -> uuid.UUID:
+    return uuid.UUID(str(value))
+
+
+@require_GET
+@requires(Action.REQUESTS_TRIAGE)
+def inbox(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    show = request.GET.get("show", "waiting")
+    if show not in {"waiting", "mine", "closed"}:
+        show = "waiting"
+    box = selectors.inbox(user, show=show, page_number=request.GET.get("page"))
+    return render(request, "intake/inbox.html", {"inbox": box})
+
+
+def _detail(
+    request: HttpRequest, help_request: Any, *, reply: ReplyForm | None = None, status: int = 200
+) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    detail = selectors.request_detail(user, help_request)
+    services.request_opened(user, help_request)
+    assign = AssignForm(people=detail.people, initial={"assignee": help_request.assignee_id})
+    return render(
+        request,
+        "intake/request.html",
+        {
+            "detail": detail,
+            "help_request": help_request,
+            "reply_form": reply or ReplyForm(),
+            "assign_form": assign,
+            "statuses": RequestStatus,
+        },
+        status=status,
+    )
+
+
+@require_GET
+@requires(Action.REQUESTS_TRIAGE)
+def request_page(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    return _detail(request, request_get_for_user(user, request_id))
+
+
+@require_POST
+@requires(Action.REQUESTS_TRIAGE)
+def request_reply(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    help_request = request_get_for_user(user, request_id)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, help_request, reply=form, status=400)
+    services.request_reply(user, help_request, form.cleaned_data["body"])
+    return redirect("intake_request", request_id=help_request.pk)
+
+
+@require_POST
+@requires(Action.REQUESTS_TRIAGE)
+def request_mark(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    help_request = request_get_for_user(user, request_id)
+    try:
+        services.request_mark(user, help_request, request.POST.get("status", ""))
+    except ValidationError:
+        return _detail(request, help_request, status=400)
+    return redirect("intake_request", request_id=help_request.pk)
+
+
+@require_POST
+@requires(Action.REQUESTS_TRIAGE)
+def request_assign(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    help_request = request_get_for_user(user, request_id)
+    form = AssignForm(request.POST, people=selectors.triage_people(help_request.organisation_id))
+    if not form.is_valid():
+        return _detail(request, help_request, status=400)
+    chosen = form.cleaned_data["assignee"]
+    assignee = User.objects.filter(pk=chosen).first() if chosen else None
+    services.request_assign(user, help_request, assignee)
+    return redirect("intake_request", request_id=help_request.pk)
+
+
+@require_GET
+@requires(Action.REQUESTS_TRIAGE)
+def request_file(
+    request: HttpRequest, request_id: uuid.UUID, file_id: uuid.UUID
+) -> HttpResponse | StreamingHttpResponse:
+    """A file, decrypted as it streams out; always a download (never shown inline), under a neutral name."""
+    user = request.user
+    assert isinstance(user, User)
+    help_request = request_get_for_user(user, request_id)
+    row = request_file_get_for_user(user, help_request, file_id)
+    chunks = services.file_chunks(row, help_request.organisation_id)
+    if chunks is None:
+        return _detail(request, help_request, status=404)
+    services.file_opened(user, help_request, row)
+    response = StreamingHttpResponse(chunks, content_type="application/octet-stream")
+    response["Content-Disposition"] = f'attachment; filename="request-file.{row.kind or "bin"}"'
+    response["Cache-Control"] = "no-store"
+    return response

@@ -47,6 +47,8 @@ if not AUDIT_PSEUDONYM_KEY:
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if MODE != "production" else [])
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
 SAFEPASSAGE_FACE = envstr("SAFEPASSAGE_FACE", "all")
+if SAFEPASSAGE_FACE not in {"public", "staff", "all"}:
+    raise ImproperlyConfigured("SAFEPASSAGE_FACE must be public, staff or all.")
 
 INSTALLED_APPS = [
     "safepassage.accounts",

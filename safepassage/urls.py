@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from allauth.account import views as account_views
+from django.conf import settings
 from django.urls import include, path
 from django.views.i18n import set_language
 
@@ -25,14 +26,23 @@ auth_patterns = [
     path("2fa/", include("allauth.mfa.urls")),
 ]
 
-urlpatterns = [
+# Both faces: the entry page, health, language.
+common_patterns = [
     path("", public.index, name="index"),
     path("healthz", public.healthz, name="healthz"),
     path("readyz", public.readyz, name="readyz"),
     path("i18n/setlang/", set_language, name="set_language"),
+]
+
+# The public face: anonymous, no session, holds no private key (docs/intake.md).
+public_patterns = [
     path("help/", intake.help_form, name="intake_form"),
     path("help/mailbox/", intake.mailbox, name="intake_mailbox"),
     path("help/mailbox/send/", intake.mailbox_send, name="intake_mailbox_send"),
+]
+
+# The staff face: everything behind log-in, and the partner API.
+staff_patterns = [
     path("accounts/", include(auth_patterns)),
     path("invite/<str:token>/", accounts.invitation_accept, name="invitation_accept"),
     path("home/", accounts.home, name="home"),
@@ -63,6 +73,13 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin_site.urls),
 ]
+
+# SAFEPASSAGE_FACE picks what this process serves; the embedded default serves both.
+urlpatterns = common_patterns + {
+    "public": public_patterns,
+    "staff": staff_patterns,
+    "all": public_patterns + staff_patterns,
+}[settings.SAFEPASSAGE_FACE]
 
 handler400 = "safepassage.public.errors.bad_request"
 handler403 = "safepassage.public.errors.forbidden"

@@ -140,6 +140,7 @@ class Scene:
     arguments: dict[str, tuple[str, str]]
     api_token: str
     audit_baseline: int  # entries above this seq were written by the request being asked
+    shares: list[str]  # the vault's, unsealed for the scene (help requests need intake keys)
 
 
 def passkey_credential(credential_id: bytes) -> dict[str, Any]:
@@ -216,6 +217,7 @@ def scene(
         },
         api_token=token,
         audit_baseline=last or 0,
+        shares=unsealed,
     )
 
 

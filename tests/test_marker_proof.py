@@ -317,7 +317,8 @@ def plant(
     moscow, railroad = orgs["moscow"], orgs["railroad"]
 
     # Trustees unseal through the real page (pat holds both shares here).
-    shares = services.vault_init(shares=2, threshold=2)
+    services.vault_seal()
+    shares = scene.shares
     pat = scene.people["pat"]
     pat.is_trustee = True
     pat.save(update_fields=["is_trustee"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -16,9 +17,11 @@ from safepassage.vault.keyring import is_sealed
 @require_GET
 @public
 def index(request: HttpRequest) -> HttpResponse:
+    if settings.SAFEPASSAGE_FACE == "public":
+        return redirect("intake_form")
     if request.user.is_authenticated:
         return redirect("home")
-    return render(request, "public/index.html")
+    return render(request, "public/index.html", {"intake": settings.SAFEPASSAGE_FACE == "all"})
 
 
 @never_cache

@@ -1,0 +1,38 @@
+-- The public face's own PostgreSQL role (docs/intake.md, "The public face's database role").
+--
+-- It stores help requests, their files and the requesters' messages, sealed on arrival, and reads only what
+-- the public pages need: which organisations take requests, their intake public keys, the flood switches, and
+-- a mailbox's sealed replies. It cannot read cases, people, audit entries, any organisation's keys, or the
+-- sealed content of what it stored; it cannot change or delete anything.
+--
+-- Run it as the database's owner after `safepassage migrate`, and again after every upgrade (it grants only on
+-- tables that exist):
+--
+--     psql -v ON_ERROR_STOP=1 -v role=safepassage_public -f deploy/postgresql/public-face.sql DATABASE
+--
+-- then give the role a password (\password safepassage_public) and start the public face with
+-- SAFEPASSAGE_FACE=public and a DATABASE_URL that logs in as this role.
+
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
+
+-- Nothing but what follows, whatever was granted before.
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"role";
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM :"role";
+REVOKE CREATE ON SCHEMA public FROM :"role";
+GRANT USAGE ON SCHEMA public TO :"role";
+
+-- Who takes requests, how they are routed, the flood switches.
+GRANT SELECT ON intake_receiver, intake_routingrule, intake_intakesettings TO :"role";
+-- Sealing needs each organisation's public key, never the wrapped private key.
+GRANT SELECT (id, organisation_id, public_key) ON vault_intakekey TO :"role";
+
+-- What arrives: a data key per item, sealed to the organisation (the shred secret goes to the shred store).
+GRANT INSERT ON vault_datakey, vault_arrivalwrap TO :"role";
+GRANT INSERT ON intake_mailbox, intake_helprequest, intake_requestfile, intake_mailboxmessage TO :"role";
+
+-- The mailbox: found by the codename's lookup value; replies sealed to the codename's key; the next message
+-- number. No sealed column of a request or message can be read back.
+GRANT SELECT (id, lookup, public_key) ON intake_mailbox TO :"role";
+GRANT SELECT (id, mailbox_id, organisation_id, received_on) ON intake_helprequest TO :"role";
+GRANT SELECT (id, request_id, number, direction, sent_on, for_requester) ON intake_mailboxmessage TO :"role";

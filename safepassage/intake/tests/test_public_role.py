@@ -1,0 +1,111 @@
+"""The public face under its own PostgreSQL role (deploy/postgresql/public-face.sql): the whole requester's flow
+works, and the role can read nothing it does not need, nor change or delete anything."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.test import Client
+
+from safepassage.intake.models import HelpRequest, MailboxMessage, Receiver
+from safepassage.intake.tests.test_flow import FORM, challenge_of, codename_of
+from tests.postgres_tools import _connection_args
+
+pytestmark = pytest.mark.django_db
+
+SQL = Path(__file__).resolve().parents[3] / "deploy" / "postgresql" / "public-face.sql"
+
+
+def psql() -> str:
+    found = shutil.which("psql") or next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))), None)
+    if found is None:
+        pytest.fail("psql is needed to run the shipped SQL as an operator would (install postgresql-client)")
+    return str(found)
+
+
+@pytest.fixture
+def public_role(db: None) -> Iterator[str]:
+    """The role made by the shipped SQL, run with psql like an operator, under a name of this test's own."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL role")
+    role = f"sp_public_{uuid.uuid4().hex[:10]}"
+    args, env = _connection_args()
+    command = [psql(), *args, "--dbname", str(connection.settings_dict["NAME"]), "-v", "ON_ERROR_STOP=1"]
+    done = subprocess.run(
+        [*command, "-v", f"role={role}", "--quiet", "-f", str(SQL)], capture_output=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    yield role
+    subprocess.run(
+        [*command, "-c", f'DROP OWNED BY "{role}"; DROP ROLE "{role}"'], capture_output=True, env=env, check=False
+    )
+
+
+def as_role(role: str) -> None:
+    """From here to the end of the test's transaction, every query runs as the role."""
+    with connection.cursor() as cursor:
+        cursor.execute(f'SET LOCAL ROLE "{role}"')
+
+
+def refused(sql: str) -> bool:
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql)
+    except DatabaseError as exc:
+        return "permission denied" in str(exc)
+    return False
+
+
+def test_the_requesters_whole_flow_runs_under_the_public_role(
+    unsealed: list[str], orgs: dict[str, Any], public_role: str
+) -> None:
+    Receiver.objects.create(organisation=orgs["moscow"], public_name="Moscow group")
+    as_role(public_role)
+    client = Client()
+    page = client.get("/help/")
+    assert page.status_code == 200
+    sent = client.post("/help/", {**FORM, "challenge": challenge_of(page.content.decode())})
+    assert sent.status_code == 200, sent.content.decode()[:2000]
+    codename = codename_of(sent)
+    thread = client.post("/help/mailbox/", {"codename": codename})
+    assert "No answer yet" in thread.content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', thread.content.decode())
+    assert token
+    written = client.post("/help/mailbox/send/", {"token": token.group(1), "body": "Ещё одно сообщение."})
+    assert written.status_code == 200, written.content.decode()[:2000]
+
+    # What the role cannot do, on the rows it has just written too.
+    for sql in [
+        "SELECT situation FROM intake_helprequest",
+        "SELECT body FROM intake_mailboxmessage",
+        "SELECT name FROM intake_requestfile",
+        "SELECT private_wrapped FROM vault_intakekey",
+        "SELECT wrapped FROM vault_datakeywrap",
+        "SELECT sealed FROM vault_arrivalwrap",
+        "SELECT wrapped FROM vault_organisationkey",
+        "SELECT key_check FROM vault_vaultstate",
+        "SELECT username, password FROM accounts_user",
+        "SELECT name FROM accounts_organisation",
+        "SELECT * FROM audit_auditentry",
+        "SELECT * FROM django_session",
+        "UPDATE intake_helprequest SET status = 'spam'",
+        "DELETE FROM intake_mailboxmessage",
+        "DELETE FROM intake_mailbox",
+        "INSERT INTO vault_datakeywrap (data_key_id, organisation_id, organisation_key_id, wrapped) "
+        "VALUES (gen_random_uuid(), 1, 1, '')",
+        "CREATE TABLE intake_extra (id int)",
+    ]:
+        assert refused(sql), f"the public role may: {sql}"
+
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+    assert HelpRequest.objects.count() == 1
+    assert MailboxMessage.objects.filter(direction="in").count() == 1

@@ -75,11 +75,14 @@ staff_patterns = [
 ]
 
 # SAFEPASSAGE_FACE picks what this process serves; the embedded default serves both.
-urlpatterns = common_patterns + {
-    "public": public_patterns,
-    "staff": staff_patterns,
-    "all": public_patterns + staff_patterns,
-}[settings.SAFEPASSAGE_FACE]
+urlpatterns = (
+    common_patterns
+    + {
+        "public": public_patterns,
+        "staff": staff_patterns,
+        "all": public_patterns + staff_patterns,
+    }[settings.SAFEPASSAGE_FACE]
+)
 
 handler400 = "safepassage.public.errors.bad_request"
 handler403 = "safepassage.public.errors.forbidden"

@@ -70,4 +70,47 @@ def load_demo() -> list[DemoLogin]:
                     type=Authenticator.Type.TOTP,
                     data={"secret": get_adapter().encrypt(settings.DEMO_TOTP_SECRET)},
                 )
+        _receivers(orgs)
     return LOGINS
+
+
+def _receivers(orgs: dict[str, Organisation]) -> None:
+    """The Moscow group and the relocation NGO take help requests; the region decides when the requester
+    lets them."""
+    from safepassage.intake.models import Receiver, Region, RoutingRule
+
+    for name in ("Russian LGBT Network", "Rainbow Railroad"):
+        Receiver.objects.get_or_create(organisation=orgs[name], defaults={"public_name": name})
+    if not RoutingRule.objects.exists():
+        for order, (region, name) in enumerate(
+            [
+                (Region.CHECHNYA, "Russian LGBT Network"),
+                (Region.NORTH_CAUCASUS, "Russian LGBT Network"),
+                (Region.RUSSIA, "Russian LGBT Network"),
+                (Region.ABROAD, "Rainbow Railroad"),
+            ]
+        ):
+            RoutingRule.objects.create(order=order, region=region, receiver_id=orgs[name].pk)
+
+
+def load_demo_request() -> str | None:
+    """One help request as a requester would send it (once; needs the vault's intake keys). Returns its
+    codename when it was made now, so the demo can print it."""
+    from safepassage.intake import services
+    from safepassage.intake.models import HelpRequest
+
+    if HelpRequest.objects.exists():
+        return None
+    submission = services.Submission(
+        situation=(
+            "Меня задержали в Аргуне и держали два дня. Отпустили, но сказали, что вернутся. "
+            "Родственники знают. Я боюсь оставаться дома."
+        ),
+        location="Аргун, у знакомых",
+        region="chechnya",
+        urgency="emergency",
+        needs=["shelter", "leave"],
+        contact="",
+        language="ru",
+    )
+    return services.request_submit(submission, [])

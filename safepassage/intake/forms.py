@@ -130,7 +130,7 @@ class HelpRequestForm(FilesMixin, forms.Form):
         field = self.fields["receiver"]
         assert isinstance(field, forms.ChoiceField)
         if len(receivers) > 1:
-            field.choices = [(ANY_RECEIVER, _("Let them decide who can help best"))] + [
+            field.choices = [(ANY_RECEIVER, _("Choose for me"))] + [
                 (str(r.pk), r.public_name) for r in receivers
             ]
         else:

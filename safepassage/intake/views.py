@@ -3,6 +3,7 @@ JavaScript needed). Staff face: the triage inbox and a request's page."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -12,10 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from safepassage.accounts.forms import add_service_errors
@@ -46,17 +48,26 @@ def _discard_uploads(request: HttpRequest) -> None:
                 upload.discard()
 
 
-def _sealing_uploads(view: Any) -> Any:
-    """Uploads are encrypted as they arrive: the handler must be in place before CSRF reads the body."""
+def _requester_face(view: Any) -> Any:
+    """What every public intake view shares.
 
+    No cookie: the requester's device keeps no trace of the visit. So there is no CSRF cookie either; what a
+    forged cross-site POST could do here is send a request or message, which anyone can, and the forms carry
+    their own signed one-time tokens (the form's challenge, the mailbox's token). The language comes from the
+    browser, or `?lang=` in the page's links and forms, never a cookie.
+    Uploads are encrypted as they arrive: the sealing handler is in place before anything reads the body.
+    """
+
+    @functools.wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        chosen = request.GET.get("lang", "")
+        if chosen in dict(settings.LANGUAGES):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
         request.upload_handlers = [SealingUploadHandler(request)]
-        response: HttpResponse = csrf_protect(view)(request, *args, **kwargs)
+        response: HttpResponse = view(request, *args, **kwargs)
         return response
 
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    wrapped.__wrapped__ = view  # type: ignore[attr-defined]
     return csrf_exempt(wrapped)
 
 
@@ -67,7 +78,7 @@ def _language() -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @public
-@_sealing_uploads
+@_requester_face
 def help_form(request: HttpRequest) -> HttpResponse:
     """The request form. Nothing is stored until the whole form is valid; then one transaction."""
     receivers = services.receivers_accepting()
@@ -146,6 +157,7 @@ def help_form(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @public
+@_requester_face
 def mailbox(request: HttpRequest) -> HttpResponse:
     """The requester comes back with the codename and reads the replies."""
     if request.method != "POST":
@@ -166,7 +178,7 @@ def mailbox(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 @public
-@_sealing_uploads
+@_requester_face
 def mailbox_send(request: HttpRequest) -> HttpResponse:
     """A message from the requester's mailbox page; the form carries a signed, expiring mailbox token."""
     form = MessageForm(request.POST, request.FILES)

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 
+def _page(request: HttpRequest, template: str, status: int) -> HttpResponse:
+    """The requester's pages keep their own plain layout, with the quick exit; staff pages the staff layout."""
+    context = {}
+    if request.path.startswith("/help/"):
+        context = {"base": "intake/base.html", "quick_exit": settings.INTAKE_QUICK_EXIT_URL, "public": True}
+    return render(request, template, context, status=status)
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "400.html", status=400)
+    return _page(request, "400.html", 400)
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "403.html", status=403)
+    return _page(request, "403.html", 403)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
-    return render(request, "403_csrf.html", status=403)
+    return _page(request, "403_csrf.html", 403)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    return _page(request, "404.html", 404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "500.html", status=500)
+    return _page(request, "500.html", 500)

@@ -70,7 +70,7 @@ def test_photos_and_pdfs_are_stored_encrypted_and_read_back_by_staff(
     download = alice.get(f"/requests/{request.pk}/files/{pdf.pk}/")
     assert download.status_code == 200
     assert download["Content-Disposition"] == 'attachment; filename="request-file.pdf"'
-    assert b"".join(download.streaming_content) == PDF  # type: ignore[attr-defined]
+    assert b"".join(download.streaming_content) == PDF
 
 
 @pytest.mark.parametrize(

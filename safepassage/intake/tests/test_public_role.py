@@ -45,7 +45,10 @@ def public_role(db: None) -> Iterator[str]:
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     yield role
     subprocess.run(
-        [*command, "-c", f'DROP OWNED BY "{role}"; DROP ROLE "{role}"'], capture_output=True, env=env, check=False
+        [*command, "-c", f'DROP OWNED BY "{role}"; DROP ROLE "{role}"'],
+        capture_output=True,
+        env=env,
+        check=False,
     )
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from safepassage.accounts.demo import DEMO_PASSWORD, load_demo
+from safepassage.accounts.demo import DEMO_PASSWORD, load_demo, load_demo_request
 from safepassage.lib.totp import totp_code
 from safepassage.vault.keyring import is_sealed
 from safepassage.vault.services import vault_add_share, vault_init, vault_state
@@ -56,6 +56,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         logins = load_demo()
         shares = self._demo_vault()
+        sample_codename = load_demo_request()
         port = os.environ.get("PORT", "8000")
         out = self.stdout
         out.write("")
@@ -77,6 +78,10 @@ class Command(BaseCommand):
         for number, share in enumerate(shares, 1):
             out.write(f"  DEMO share {number}: {share}")
         out.write("  The demo unsealed itself with shares 1 and 2; production never does.")
+        out.write("")
+        out.write(f"Ask for help as a requester: http://127.0.0.1:{port}/help/")
+        if sample_codename:
+            out.write(f"A sample request came in; its codename (for /help/mailbox/): {sample_codename}")
         out.write("")
         if options["no_serve"]:
             return

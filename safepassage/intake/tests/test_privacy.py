@@ -15,7 +15,14 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from safepassage.intake import floods
-from safepassage.intake.models import HelpRequest, IntakeSettings, Mailbox, MailboxMessage, Receiver, RequestFile
+from safepassage.intake.models import (
+    HelpRequest,
+    IntakeSettings,
+    Mailbox,
+    MailboxMessage,
+    Receiver,
+    RequestFile,
+)
 from safepassage.intake.tests.test_flow import FORM, challenge_of, codename_of, submit
 from safepassage.vault.models import ArrivalWrap, DataKey
 
@@ -83,7 +90,9 @@ def _solve(challenge: str, bits: int) -> str:
 def test_under_attack_a_solved_puzzle_passes_at_once_and_no_javascript_waits(
     receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    IntakeSettings.objects.create(pk=1, proof_of_work=True, proof_of_work_bits=8, proof_of_work_wait_seconds=30)
+    IntakeSettings.objects.create(
+        pk=1, proof_of_work=True, proof_of_work_bits=8, proof_of_work_wait_seconds=30
+    )
     with_script = Client()
     page = with_script.get("/help/").content.decode()
     assert 'data-pow-bits="8"' in page and "intake/pow.js" in page

@@ -14,7 +14,7 @@ from safepassage.accounts.models import Membership, User
 from safepassage.accounts.roles import Action, role_grants
 from safepassage.audit.services import audit_record
 from safepassage.intake.access import requests_for_user
-from safepassage.intake.models import WAITING, HelpRequest, MailboxMessage, Need, RequestFile, Urgency
+from safepassage.intake.models import WAITING, HelpRequest, MailboxMessage, Need, Region, RequestFile, Urgency
 from safepassage.intake.services import triage_arrivals
 from safepassage.vault.fields import Opened, opened, with_keys
 from safepassage.vault.intake import arrival_day
@@ -166,6 +166,7 @@ class Detail:
     files: list[Opened]
     duplicates: list[HelpRequest]
     people: list[tuple[int, str]]
+    region: str
 
 
 def request_detail(user: User, request: HelpRequest) -> Detail:
@@ -197,6 +198,7 @@ def request_detail(user: User, request: HelpRequest) -> Detail:
         files=attached,
         duplicates=duplicates,
         people=triage_people(organisation_id),
+        region=str(dict(Region.choices).get(view.region, "")) if view.region else "",
     )
 
 

@@ -52,6 +52,7 @@ def codename_of(response: Any) -> str:
     return found.group(1)
 
 
+@pytest.mark.smoke
 def test_a_request_in_russian_is_answered_and_the_answer_read_with_the_codename(
     receivers: dict[str, Receiver], people: dict[str, Any], login: Any
 ) -> None:
@@ -116,6 +117,7 @@ def test_a_codename_typed_with_the_keyboard_left_in_russian_still_opens(
     assert "No answer yet" in answer.content.decode()
 
 
+@pytest.mark.smoke
 def test_requests_arrive_while_sealed_and_open_after_unseal(
     receivers: dict[str, Receiver], unsealed: list[str], people: dict[str, Any], login: Any
 ) -> None:

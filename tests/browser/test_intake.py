@@ -1,7 +1,8 @@
 """The public help form in the real browser, as a persecuted person meets it: without JavaScript and in Russian
 they ask for help and get a codename; a caseworker of the receiving organisation reads the request and answers;
-with the codename they read the answer. The public pages load nothing from another host, stay small for a slow
-connection, fit a phone, and show the quick exit first.
+with the codename they read the answer. The same again with the requester's pages served by the public face, a
+process of its own under its restricted PostgreSQL role, and the caseworker on the staff face. The public pages
+load nothing from another host, stay small for a slow connection, fit a phone, and show the quick exit first.
 
 Screenshots go to var/screenshots/ (phone-intake-*.png), beside the others.
 """
@@ -21,7 +22,14 @@ from pytest_django.live_server_helper import LiveServer
 from conftest import PASSWORD, TOTP_SECRET
 from safepassage.intake.models import Receiver
 from safepassage.lib.totp import totp_code
-from tests.browser.conftest import SECOND_STEP, NewContext, code_step, password_step, shoot
+from tests.browser.conftest import (
+    SECOND_STEP,
+    NewContext,
+    PublicFace,
+    code_step,
+    password_step,
+    shoot,
+)
 
 SITUATION = "Меня ищут родственники. Мне нужно уехать как можно скорее."
 LOCATION = "Грозный"
@@ -123,18 +131,16 @@ def caseworker_logs_in(page: Page) -> None:
     page.wait_for_url("**/home/")
 
 
-@pytest.mark.browser
-def test_a_request_in_russian_without_javascript_is_answered_and_read_with_the_codename(
-    new_context: NewContext, receivers: dict[str, Receiver], people: dict[str, Any]
-) -> None:
-    requester = requester_context(new_context, java_script_enabled=False).new_page()
+def asked_answered_and_read(requester: Page, caseworker: Page) -> str:
+    """The whole flow: the requester asks in Russian and gets a codename; the caseworker logs in, reads the
+    request and replies; the requester comes back with the codename and reads the reply. Each on the server its
+    context was made for. The codename."""
     open_the_form(requester)
     assert_nothing_of_the_staff(requester)
     fill_the_form(requester)
     assert_nothing_of_the_staff(requester)
     codename = codename_on(requester)
 
-    caseworker = new_context().new_page()
     caseworker_logs_in(caseworker)
     caseworker.get_by_role("navigation", name="Main").get_by_role("link", name="Requests").click()
     expect(caseworker.get_by_role("heading", level=1)).to_have_text("Help requests")
@@ -155,6 +161,48 @@ def test_a_request_in_russian_without_javascript_is_answered_and_read_with_the_c
     open_mailbox(requester, codename)
     expect(requester.locator("ol.thread li.reply")).to_contain_text(REPLY)
     assert_nothing_of_the_staff(requester)
+    return codename
+
+
+@pytest.mark.browser
+def test_a_request_in_russian_without_javascript_is_answered_and_read_with_the_codename(
+    new_context: NewContext, receivers: dict[str, Receiver], people: dict[str, Any]
+) -> None:
+    requester = requester_context(new_context, java_script_enabled=False).new_page()
+    caseworker = new_context().new_page()
+    asked_answered_and_read(requester, caseworker)
+
+
+@pytest.mark.browser
+def test_the_same_flow_passes_with_the_public_face_under_its_restricted_role(
+    new_context: NewContext,
+    live_server: LiveServer,
+    receivers: dict[str, Receiver],
+    people: dict[str, Any],
+    public_face: PublicFace,
+) -> None:
+    """The requester's pages come from the public face, a process of its own logged in to PostgreSQL as the
+    role of deploy/postgresql/public-face.sql; the caseworker uses the staff face (the live server)."""
+    assert urlsplit(public_face.url).netloc != urlsplit(live_server.url).netloc
+    # The requester's context may reach the public face only: nothing comes from the staff face.
+    requester = requester_context(new_context, base_url=public_face.url, java_script_enabled=False).new_page()
+    caseworker = new_context().new_page()
+    codename = asked_answered_and_read(requester, caseworker)
+
+    # It served all that as the role: its connections to the test database are the role's and no one else's...
+    assert public_face.database_users() == {public_face.role.name}
+    # ...which cannot read what it stored,
+    refused = public_face.role.psql("SELECT situation FROM intake_helprequest")
+    assert refused.returncode != 0 and "permission denied" in refused.stderr, (refused.stdout, refused.stderr)
+    # and still the public face serves the form, and the codename opens the reply.
+    open_the_form(requester)
+    open_mailbox(requester, codename)
+    expect(requester.locator("ol.thread li.reply")).to_contain_text(REPLY)
+    assert public_face.database_users() == {public_face.role.name}
+    # It serves nothing of the staff face.
+    for path in ["/accounts/login/", "/requests/", "/admin/"]:
+        response = requester.goto(path)
+        assert response is not None and response.status == 404, f"the public face serves {path}"
 
 
 @dataclass

@@ -223,10 +223,15 @@ class Recorder:
         page.on("response", self.on_response)
 
     def take(self) -> tuple[list[str], dict[str, int]]:
-        """The URLs requested since the last take, and the body size of each response by URL."""
+        """The URLs requested since the last take, and the body size of each page and stylesheet by URL (the
+        icon's body, fetched by the browser on its own time, may not be readable any more)."""
         requests, responses = self.requests, self.responses
         self.requests, self.responses = [], []
-        return requests, {r.url: len(r.body()) for r in responses if not 300 <= r.status < 400}
+        return requests, {
+            r.url: len(r.body())
+            for r in responses
+            if not 300 <= r.status < 400 and r.request.resource_type in {"document", "stylesheet"}
+        }
 
 
 @pytest.mark.browser

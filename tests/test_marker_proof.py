@@ -1,26 +1,35 @@
 """The vault's proof: no plaintext anywhere it must not be, whatever the route it took.
 
-A marker (a random Latin token and a random Cyrillic word, e.g. `MARK-1f2e…-Магомеджкшу…`) is planted in every
-sensitive field kind of the test-only room (tests/specimens), in an encrypted file, in a request and a file
-sealed by intake, with the vault unsealed by trustees through the real unseal page, and staff pages are loaded
-meanwhile. Every log record of every logger at DEBUG is kept, the SQL with its parameters included. Then the
-places where data rests are searched for every marker, and for its Latin and Cyrillic parts alone, in every
-encoding a leak would take on the way (UTF-8, hex as PostgreSQL dumps bytea, \\x and \\u escapes as logs and JSON
-write them, UTF-16, a transliteration):
+A marker (a random Latin token and a random Cyrillic word, e.g. `MARK-1f2e…-Магомеджкшу…`; in a contact, a
+random Cyrillic name and a random Russian mobile number) is planted in every sensitive field kind of the test-only
+room (tests/specimens) and in an encrypted file, with the vault unsealed by trustees through the real unseal page.
+Then a requester asks for help through the real public pages: a marker in every field they write (the contact a
+phone number, so that its blind index is computed), in a file's content (across the 64 KiB chunk border too) and
+its name, then in a message and its file once staff have answered; staff open the inbox and the request (the
+arrival keys are adopted, the blind index filled), download the files and reply with a marker, which the
+requester reads back with the codename. Staff pages are loaded meanwhile. Every log record of every logger at
+DEBUG is kept, the SQL with its parameters included. Then the places where data rests are searched for every
+marker, and for its Latin (or digits) and Cyrillic parts alone, in every encoding a leak would take on the way
+(UTF-8, hex as PostgreSQL dumps bytea, \\x and \\u escapes as logs and JSON write them, UTF-16, a
+transliteration):
 
     the database        a full pg_dump of the test database (PostgreSQL), or the SQLite file with its
                         -wal and -journal files; on PostgreSQL also the data files themselves, dead rows included
     the logs            every log record kept, and all that the process wrote to stdout and stderr
-    the file store      every file under VAULT_FILE_DIR (encrypted files, intake files)
+    the file store      every file under VAULT_FILE_DIR (encrypted files, the intake's `incoming` directory)
+    temporary files     every anonymous temporary file made while the requester sent files (the upload handler
+                        encrypts each upload into one, which no directory listing shows), as it was last
     the shred store     its SQLite file and journal
     the sessions        the session rows, decoded
+    the cache           every key and value, as the requester's and the staff's requests left it
 
 Zero hits. Every search is proven first: a control marker written in plain on purpose (a plain table, raw bytes
-in a sealed column, a plain file) must be found by that same search, so a search that reads nothing fails.
+in a sealed column, a plain file, a plain temporary file, a cache entry) must be found by that same search, so a
+search that reads nothing fails; and the rows and files planted must be among what was searched.
 
 Then the vault is sealed and every URL the authorization matrix samples is loaded by every principal of the
-matrix: no server error, and no marker in any response (a control user's name, shown on the people page, proves
-that the bodies are searched).
+matrix, the request pages pointing at the planted request and its file: no server error, and no marker in any
+response (a control user's name, shown on the people page, proves that the bodies are searched).
 
 Task tables: there is no background-task app yet. The dump covers every table of the database, which the test
 checks (every table the database has is dumped), so the tables of django-tasks are searched the day they exist.
@@ -31,22 +40,28 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import re
 import secrets
 import sys
+import tempfile
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.sessions.models import Session
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
-from django.http import HttpResponseBase
+from django.http import HttpResponseBase, StreamingHttpResponse
 from django.test import Client, override_settings
 from django.urls import reverse
 from pytest_django import DjangoDbBlocker
@@ -54,9 +69,12 @@ from text_unidecode import unidecode
 
 from conftest import MakeUser
 from safepassage.accounts.models import Organisation
-from safepassage.vault import crypto, files, intake, keyring, services, shredstore
+from safepassage.intake.codename import mailbox_keys
+from safepassage.intake.models import HelpRequest, MailboxMessage, RequestFile
+from safepassage.vault import crypto, files, keyring, services, shredstore
 from safepassage.vault.blind import blind_index
-from safepassage.vault.fields import opened
+from safepassage.vault.fields import SealedRecord, opened
+from safepassage.vault.models import ArrivalWrap
 from tests import test_authz_matrix as matrix
 from tests.postgres_tools import find_pg_dump, pg_dump, server_major
 from tests.specimens.models import PlainSpecimen, Specimen
@@ -69,6 +87,8 @@ SEALED_FIELDS = ("name", "contact", "location", "narrative", "notes")
 _CYRILLIC = "абвгдежзиклмнопрстуфхцчшщэюя"
 # Who loads every page while the vault is unsealed: a caseworker, an org admin, an auditor, a platform admin.
 UNSEALED_VISITORS = ("caseworker:alice", "org_admin:olga", "auditor:ada", "platform_admin:pat")
+# Where a plain control file is put in the file store: its top, and the upload handler's `incoming` directory.
+FILE_CONTROLS = ("", "incoming")
 
 
 # --- markers and the search ---------------------------------------------------------------------------
@@ -102,9 +122,38 @@ class Marker:
         return {form: needle.lower() for form, needle in forms.items()}
 
 
+@dataclass(frozen=True)
+class PhoneMarker(Marker):
+    """A contact as requesters write one, a name and a mobile number, both random: `latin` holds the number's ten
+    digits, searched in every form the Latin part is (and as typed), `cyrillic` the name."""
+
+    @property
+    def number(self) -> str:
+        digits = self.latin
+        return f"+7 {digits[:3]} {digits[3:6]}-{digits[6:8]}-{digits[8:]}"
+
+    @property
+    def text(self) -> str:
+        return f"{self.cyrillic} {self.number}"
+
+    def needles(self) -> dict[str, bytes]:
+        forms = {
+            form.replace("Latin part", "the number's digits"): n for form, n in super().needles().items()
+        }
+        return {**forms, "the number as typed": self.number.encode()}
+
+
+def _cyrillic_name() -> str:
+    return "Магомед" + "".join(secrets.choice(_CYRILLIC) for _ in range(12))
+
+
 def new_marker(where: str) -> Marker:
-    suffix = "".join(secrets.choice(_CYRILLIC) for _ in range(12))
-    return Marker(where, f"MARK-{secrets.token_hex(8)}", f"Магомед{suffix}")
+    return Marker(where, f"MARK-{secrets.token_hex(8)}", _cyrillic_name())
+
+
+def new_phone_marker(where: str) -> PhoneMarker:
+    # A Russian mobile number (9xx): ten digits, nine of them random, a possible number for the phone index.
+    return PhoneMarker(where, "9" + "".join(secrets.choice("0123456789") for _ in range(9)), _cyrillic_name())
 
 
 def hits(artefact: str, haystack: bytes, markers: Iterable[Marker]) -> list[str]:
@@ -209,6 +258,39 @@ def everything_logged() -> Iterator[Logs]:
             handler.setStream(stream)
 
 
+# --- temporary files and the cache ------------------------------------------------------------------------
+
+
+@contextmanager
+def temporary_files_kept() -> Iterator[list[bytes]]:
+    """What every anonymous temporary file made meanwhile held at the end (filled on leaving). The upload
+    handler encrypts each upload into one in VAULT_FILE_DIR/incoming, which has no name, so no listing of the
+    directory shows it: a duplicate of its descriptor keeps it, to be read once it is closed."""
+    make = tempfile.TemporaryFile
+    descriptors: list[int] = []
+    contents: list[bytes] = []
+
+    def keeping(*args: Any, **kwargs: Any) -> Any:
+        made = make(*args, **kwargs)
+        descriptors.append(os.dup(made.fileno()))
+        return made
+
+    try:
+        with mock.patch.object(tempfile, "TemporaryFile", keeping):
+            yield contents
+    finally:
+        for descriptor in descriptors:
+            contents.append(os.pread(descriptor, os.fstat(descriptor).st_size, 0))
+            os.close(descriptor)
+
+
+def cache_contents() -> bytes:
+    """Every key and (pickled) value in the cache: LocMemCache in tests, whose values are what Redis holds."""
+    entries = getattr(cache, "_cache", None)
+    assert isinstance(entries, dict), f"the cache is a {type(cache).__name__}, which this search cannot read"
+    return b"\n".join(str(key).encode() + b" = " + bytes(value) for key, value in entries.items())
+
+
 # --- pages ----------------------------------------------------------------------------------------------
 
 
@@ -264,9 +346,14 @@ def walk(scene: matrix.Scene, columns: Iterable[str], *, rolled_back: bool) -> l
 
 @dataclass
 class Planted:
+    scene: matrix.Scene  # the matrix's scene, its request pages pointing at the planted help request
     markers: list[Marker] = field(default_factory=list)  # every real marker: none may be found anywhere
     records: list[Specimen] = field(default_factory=list)
+    arrivals: list[SealedRecord] = field(default_factory=list)  # the help request, its messages and files
     stored_files: list[Path] = field(default_factory=list)  # encrypted files and intake files written
+    uploads: list[bytes] = field(default_factory=list)  # the files the requester sent
+    temporary_files: list[bytes] = field(default_factory=list)  # every one made meanwhile, as it was last
+    cache: bytes = b""  # the cache as the requester and staff left it
     values: dict[tuple[str, str], str] = field(default_factory=dict)  # (code, field) -> the value it holds
     control_text: Marker = field(default_factory=lambda: new_marker("control: a plain text column"))
     control_bytes: Marker = field(default_factory=lambda: new_marker("control: raw bytes in a sealed column"))
@@ -280,13 +367,56 @@ class Planted:
         self.markers.append(marker)
         return marker
 
+    def new_phone(self, where: str) -> PhoneMarker:
+        marker = new_phone_marker(where)
+        self.markers.append(marker)
+        return marker
 
-def _file_with_markers(first: Marker, across: Marker) -> bytes:
-    """Over two chunks of the stream format, with one marker lying across the border of the first two."""
-    head = f"%PDF-1.7 scan of the passport of {first.text}\n".encode()
-    border = across.text.encode()
-    start = files.CHUNK - len(border) // 2
-    return head.ljust(start, b".") + border + b"." * (files.CHUNK // 2)
+    def rows(self) -> dict[str, list[uuid.UUID]]:
+        """The primary keys of the rows planted, by table."""
+        found: dict[str, list[uuid.UUID]] = defaultdict(list)
+        for row in [*self.records, *self.arrivals]:
+            found[row._meta.db_table].append(row.pk)
+        return found
+
+
+def _comments(size: int) -> bytes:
+    """`size` bytes of PDF comment lines."""
+    line = b"%" + b"." * 78 + b"\n"
+    lines, rest = divmod(size, len(line))
+    return line * lines + (b"%" + b"." * (rest - 2) + b"\n" if rest > 1 else b"\n" * rest)
+
+
+def _pdf_with_markers(first: Marker, across: Marker) -> bytes:
+    """A valid one-page PDF over two chunks of the stream format (64 KiB, Django's upload chunk size too): `first`
+    in a comment in the first chunk, `across` in a comment lying across the border of the first two."""
+    head = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+    ]
+    body, offsets = head, []
+    for number, content in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n%s\nendobj\n" % (number, content)
+    # The page's content stream (comments only: a blank page), of a length fixed first so that the offset of
+    # the marker across the border is known before the stream is written.
+    length = files.CHUNK
+    offsets.append(len(body))
+    body += b"4 0 obj\n<< /Length %d >>\nstream\n" % length
+    border = b"% " + across.text.encode() + b"\n"
+    opening = f"% the passport of {first.text}\n".encode()
+    before = files.CHUNK - len(border) // 2 - len(body) - len(opening)
+    stream = opening + _comments(before) + border
+    stream += _comments(length - len(stream))
+    body += stream + b"\nendstream\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    body += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    at = body.index(across.text.encode())
+    assert at < files.CHUNK < at + len(across.text.encode()), "the marker lies across the border"
+    return body
 
 
 def _specimen(planted: Planted, code: str, organisations: list[Organisation]) -> Specimen:
@@ -305,6 +435,103 @@ def _specimen(planted: Planted, code: str, organisations: list[Organisation]) ->
     return record
 
 
+def _hidden(page: str, name: str) -> str:
+    """The value of a hidden field of a page's form (the help form's challenge, the mailbox's token)."""
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found, f"no {name} on the page:\n{page[:2000]}"
+    return found.group(1)
+
+
+def _downloaded(staff: Client, row: RequestFile) -> bytes:
+    response = staff.get(reverse("intake_request_file", args=[row.request_id, row.pk]))
+    assert response.status_code == 200 and isinstance(response, StreamingHttpResponse)
+    return b"".join(response.streaming_content)
+
+
+def _ask_for_help(planted: Planted, login: Any) -> None:
+    """Through the real pages: a requester asks for help with a file; a caseworker opens the inbox and the
+    request, downloads the file and replies; the requester reads the reply with the codename and writes back with
+    another file; the caseworker opens the request again. A marker in every field the requester writes, in each
+    file's content and name, and in the reply. Opening the inbox and the request adopts the arrival keys and
+    fills the contact's blind index, so those paths run before the searches."""
+    requester = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    situation = planted.new("help request: situation")
+    told = f"Меня ищут. {situation.text}. " + "Подробности. " * 400  # long: out of line (TOAST)
+    location = planted.new("help request: location")
+    contact = planted.new_phone("help request: contact (a name and a phone number)")
+    scan = _pdf_with_markers(planted.new("request file, first chunk"), planted.new("request file, border"))
+    scan_name = f"паспорт {planted.new('request file: its name').text}.pdf"
+    form = requester.get(reverse("intake_form")).content.decode()
+    sent = requester.post(
+        reverse("intake_form"),
+        {
+            "situation": told,
+            "location": location.text,
+            "region": "chechnya",
+            "urgency": "emergency",
+            "needs": ["shelter", "leave"],
+            "contact": contact.text,
+            "consent": "on",
+            "challenge": _hidden(form, "challenge"),
+            "attachments": [SimpleUploadedFile(scan_name, scan, "application/pdf")],
+        },
+    )
+    codename = re.search(r'id="codename">([^<]+)<', sent.content.decode())
+    assert sent.status_code == 200 and codename, sent.content.decode()[:2000]
+    help_request = HelpRequest.objects.get(mailbox__lookup=mailbox_keys(codename.group(1)).lookup)
+
+    # A caseworker of Moscow opens the inbox (the arrivals adopted, the blind index filled), then the request.
+    alice = login(planted.scene.people["alice"])
+    assert alice.get(reverse("intake_inbox")).status_code == 200
+    help_request.refresh_from_db()
+    assert help_request.triaged and help_request.contact_index is not None
+    assert help_request.contact_index == blind_index("phone", contact.text)
+    page = alice.get(reverse("intake_request", args=[help_request.pk])).content.decode()
+    assert all(marker.text in page for marker in (situation, location, contact)) and scan_name in page
+    [scan_row] = RequestFile.objects.filter(request=help_request)
+    assert _downloaded(alice, scan_row) == scan
+    reply = planted.new("staff reply")
+    body = {"body": f"Мы вас слышим. {reply.text}"}
+    assert alice.post(reverse("intake_request_reply", args=[help_request.pk]), body).status_code == 302
+
+    # The requester reads the reply with the codename, and writes back with another file.
+    thread = requester.post(reverse("intake_mailbox"), {"codename": codename.group(1)}).content.decode()
+    assert reply.text in thread, "the requester reads the reply (sealed to the mailbox) with the codename"
+    message = planted.new("requester's message")
+    photo = _pdf_with_markers(planted.new("message file, first chunk"), planted.new("message file, border"))
+    photo_name = f"{planted.new('message file: its name').text}.pdf"
+    written = requester.post(
+        reverse("intake_mailbox_send"),
+        {
+            "token": _hidden(thread, "token"),
+            "body": f"Я в Назрани. {message.text}",
+            "attachments": [SimpleUploadedFile(photo_name, photo, "application/pdf")],
+        },
+    )
+    assert written.status_code == 200 and 'name="token"' not in written.content.decode()  # sent, not refused
+
+    # The caseworker opens the request again: the message and its file arrived, their keys are adopted.
+    page = alice.get(reverse("intake_request", args=[help_request.pk])).content.decode()
+    assert message.text in page and photo_name in page
+    photo_row = RequestFile.objects.get(request=help_request, message__isnull=False)
+    assert _downloaded(alice, photo_row) == photo
+    assert not ArrivalWrap.objects.exists(), "every arrival was adopted into an ordinary wrap"
+
+    messages = list(MailboxMessage.objects.filter(request=help_request))
+    assert [m.direction for m in messages] == ["out", "in"]
+    planted.arrivals = [help_request, *messages, scan_row, photo_row]
+    planted.stored_files += [files.file_path(row.file_id) for row in (scan_row, photo_row)]
+    planted.uploads = [scan, photo]
+    planted.scene = replace(
+        planted.scene,
+        arguments={
+            **planted.scene.arguments,
+            "request_id": (str(help_request.pk), "help-request@moscow"),
+            "file_id": (str(scan_row.pk), "request-file@moscow"),
+        },
+    )
+
+
 def plant(
     scene: matrix.Scene,
     orgs: dict[str, Organisation],
@@ -312,8 +539,9 @@ def plant(
     *,
     visitors: Iterable[str] = UNSEALED_VISITORS,
 ) -> Planted:
-    """Unseal through the page, plant markers in every kind of sealed value, then load pages as `visitors`."""
-    planted = Planted()
+    """Unseal through the page, plant markers in every kind of sealed value (a help request through the public
+    pages among them), then load pages as `visitors`."""
+    planted = Planted(scene)
     moscow, railroad = orgs["moscow"], orgs["railroad"]
 
     # Trustees unseal through the real page (pat holds both shares here).
@@ -329,7 +557,7 @@ def plant(
 
     # A record of Moscow with a file, referred to Rainbow Railroad afterwards (its key wrapped once more).
     first = _specimen(planted, "SP-FIRST", [moscow])
-    scan = _file_with_markers(planted.new("file, first chunk"), planted.new("file, across a chunk border"))
+    scan = _pdf_with_markers(planted.new("file, first chunk"), planted.new("file, across a chunk border"))
     first.file_id, size = files.store(
         first.record_key(), io.BytesIO(scan), place=f"specimens_specimen/file_id/{first.pk}"
     )
@@ -354,22 +582,15 @@ def plant(
     erased.erase()
     planted.records = [first, changed, erased]
 
-    # Intake: a request and a file sealed to Moscow's public key. No intake model exists yet, so they are kept
-    # where the public face will keep them: as files in the file store.
-    inbox = Path(django_settings.VAULT_FILE_DIR) / "intake"
-    inbox.mkdir(mode=0o700, parents=True, exist_ok=True)
-    request_marker = planted.new("intake request")
-    request_place = f"intake/request/{uuid.uuid4()}"
-    box = intake.intake_seal(moscow.pk, f"Помогите. {request_marker.text}".encode(), place=request_place)
-    box_path = inbox / f"{uuid.uuid4()}.box"
-    box_path.write_bytes(box)
-    upload = _file_with_markers(planted.new("intake file, first chunk"), planted.new("intake file, border"))
-    upload_place = f"intake/file/{uuid.uuid4()}"
-    upload_path = inbox / str(uuid.uuid4())
-    with upload_path.open("xb") as sink:
-        pieces = (upload[i : i + 1000] for i in range(0, len(upload), 1000))  # as an upload arrives
-        assert intake.intake_seal_stream(moscow.pk, pieces, sink, place=upload_place) == len(upload)
-    planted.stored_files += [box_path, upload_path]
+    # A requester asks for help through the public pages and staff answer through theirs. The upload handler's
+    # temporary files are kept, a plain one among them as the control; the cache is kept as they left it.
+    with temporary_files_kept() as kept:
+        with tempfile.TemporaryFile() as control_file:
+            control_file.write(planted.control_file.text.encode())
+        _ask_for_help(planted, login)
+    planted.temporary_files = kept
+    cache.set("marker-proof-control", planted.control_text.text)
+    planted.cache = cache_contents()
 
     # Everything planted reads back: the markers really are in there, encrypted.
     views = {view.code: view for view in opened(Specimen.objects.filter(code__startswith="SP-"), moscow.pk)}
@@ -380,13 +601,6 @@ def plant(
     assert referred.name == planted.values[("SP-FIRST", "name")]
     place = f"specimens_specimen/file_id/{first.pk}"
     assert b"".join(files.read(first.record_key(), first.file_id, place=place)) == scan
-    assert (
-        intake.intake_open(moscow.pk, box_path.read_bytes(), place=request_place)
-        .decode()
-        .endswith(request_marker.text)
-    )
-    with upload_path.open("rb") as source:
-        assert b"".join(intake.intake_open_stream(moscow.pk, source, place=upload_place)) == upload
 
     # Controls: the same values written in plain on purpose, each where a search must find it.
     PlainSpecimen.objects.create(organisation=moscow, code="CONTROL", name=planted.control_text.text)
@@ -402,11 +616,14 @@ def plant(
                 control.pk.hex if connection.vendor == "sqlite" else control.pk,
             ],
         )
-    (Path(django_settings.VAULT_FILE_DIR) / "control.txt").write_text(planted.control_file.text)
+    for directory in FILE_CONTROLS:
+        (Path(django_settings.VAULT_FILE_DIR) / directory / "control.txt").write_text(
+            planted.control_file.text
+        )
 
     # Staff load every page while the vault is unsealed, committed: whatever they write or log is searched too.
     # (Their bodies are not: once the rooms exist, an unsealed page rightly shows its reader the plaintext.)
-    planted.pages = walk(scene, visitors, rolled_back=False)
+    planted.pages = walk(planted.scene, visitors, rolled_back=False)
     failed = [
         f"{p.who} GET {p.path}: {p.status} {p.error}" for p in planted.pages if p.status >= 500 or p.error
     ]
@@ -506,24 +723,34 @@ def sqlite_files() -> dict[str, bytes]:
 
 
 def other_artefacts(planted: Planted) -> tuple[list[str], list[str]]:
-    """The file store, the shred store and the sessions: (hits of real markers, checks of the search that
-    failed)."""
+    """The file store, the temporary files, the shred store, the sessions and the cache: (hits of real markers,
+    checks of the search that failed)."""
     found: list[str] = []
     missed: list[str] = []
     file_dir = Path(django_settings.VAULT_FILE_DIR)
     stored = {path: path.read_bytes() for path in sorted(file_dir.rglob("*")) if path.is_file()}
     assert set(planted.stored_files) <= set(stored), "the search must see every file written"
-    assert hits("the file store", stored[file_dir / "control.txt"], [planted.control_file])
+    for directory in FILE_CONTROLS:
+        assert hits("the file store", stored[file_dir / directory / "control.txt"], [planted.control_file])
     for path, data in stored.items():
         if path.name != "control.txt":
             found += hits(f"the file store ({path.relative_to(file_dir)})", data, planted.markers)
 
+    # The upload handler's temporary files: one for each file the requester sent, whole (and encrypted).
+    temporary = planted.temporary_files
+    if not any(hits("a temporary file", data, [planted.control_file]) for data in temporary):
+        missed.append("the plain temporary file was not found: the temporary files' search proves nothing")
+    if sum(len(data) > min(map(len, planted.uploads)) for data in temporary) < len(planted.uploads):
+        missed.append(f"no temporary file held an upload whole: sizes {[len(data) for data in temporary]}")
+    for number, data in enumerate(temporary, start=1):
+        found += hits(f"temporary file {number} of {len(temporary)}", data, planted.markers)
+
     store = Path(django_settings.VAULT_SHRED_STORE)
     shred = b"".join(Path(p).read_bytes() for p in (store, Path(f"{store}-journal")) if p.exists())
-    # Proof that this is the live store: the secret of a planted record is in it.
-    secret = shredstore.fetch([str(planted.records[0].data_key_id)])[str(planted.records[0].data_key_id)]
-    if secret not in shred:
-        missed.append("the shred store file does not hold the secret of a live record")
+    # Proof that this is the live store: the secrets of a planted record and of the help request are in it.
+    live = [str(planted.records[0].data_key_id), str(planted.arrivals[0].data_key_id)]
+    if not all(secret in shred for secret in shredstore.fetch(live).values()):
+        missed.append("the shred store file does not hold the secrets of live records")
     found += hits("the shred store", shred, planted.markers)
 
     # Session rows are signed, compressed base64, which no search of the raw database would see into.
@@ -531,6 +758,10 @@ def other_artefacts(planted: Planted) -> tuple[list[str], list[str]]:
     if b"_auth_user_id" not in sessions:
         missed.append("no logged-in session was decoded: the sessions' search proves nothing")
     found += hits("the sessions, decoded", sessions, planted.markers)
+
+    if not hits("the cache", planted.cache, [planted.control_text]):
+        missed.append("the cache's control entry was not found: the cache's search proves nothing")
+    found += hits("the cache", planted.cache, planted.markers)
     return found, missed
 
 
@@ -562,6 +793,8 @@ def test_no_marker_in_the_database_the_logs_or_the_stores(
     sql_log = logs.text("django.db.backends")
     assert_control_found("the SQL log", sql_log, planted.control_text, "UTF-8")
     assert_control_found("the SQL log", sql_log, planted.control_bytes)
+    for table in planted.rows():
+        assert f'INSERT INTO "{table}"'.encode() in sql_log, f"the SQL log holds the rows written to {table}"
     assert logs.written, "LOGGING has a handler writing to stderr: its lines are searched"
     assert_control_found("the log handlers' output", logs.output(), planted.control_text, "UTF-8")
     assert_control_found("stdout and stderr", err.encode(), planted.control_text, "UTF-8")
@@ -585,8 +818,11 @@ def test_no_marker_in_the_database_the_logs_or_the_stores(
             assert "vault_datakeywrap" in tables and "specimens_specimen" in tables
             undumped = [t for t in tables if f"COPY public.{t} (".encode() not in dump]
             assert not undumped, f"tables missing from the dump: {undumped}"
-            for record in planted.records:
-                assert str(record.pk).encode() in dumped_rows(dump, "specimens_specimen")
+            for table, keys in planted.rows().items():
+                rows = dumped_rows(dump, table)
+                assert all(str(key).encode() in rows for key in keys), (
+                    f"the planted rows of {table} are dumped"
+                )
             first = planted.records[0]  # wrapped for Moscow and, by the referral, for Rainbow Railroad
             assert dumped_rows(dump, "vault_datakeywrap").count(str(first.data_key_id).encode()) == 2
             found += hits("the pg_dump", dump, planted.markers)
@@ -595,8 +831,10 @@ def test_no_marker_in_the_database_the_logs_or_the_stores(
         data = b"".join(database.values())
         assert_control_found("the SQLite file", data, planted.control_text, "UTF-8")
         assert_control_found("the SQLite file", data, planted.control_bytes, "UTF-8")
-        for record in planted.records:
-            assert record.pk.hex.encode() in data, "the planted rows are in the file (committed)"
+        for table, keys in planted.rows().items():
+            assert all(key.hex.encode() in data for key in keys), (
+                f"the planted rows of {table} are in the file"
+            )
         for path, content in database.items():
             found += hits(f"the SQLite file {path}", content, planted.markers)
 
@@ -626,7 +864,10 @@ def test_no_marker_in_the_postgresql_data_files(
     everything = b"".join(data_files.values())
     assert_control_found("the data files", everything, planted.control_text, "UTF-8")
     assert_control_found("the data files", everything, planted.control_bytes, "UTF-8")
-    assert planted.records[0].pk.bytes in data_files["public.specimens_specimen"]
+    for table, keys in planted.rows().items():
+        assert all(key.bytes in data_files.get(f"public.{table}", b"") for key in keys), (
+            f"the planted rows of {table} are in its data file"
+        )
     found = [
         hit
         for name, data in data_files.items()
@@ -652,7 +893,7 @@ def test_with_the_vault_sealed_every_staff_page_answers_without_plaintext(
     assert keyring.is_sealed()
 
     with everything_logged() as logs:
-        pages = walk(scene, [p.column for p in matrix.PRINCIPALS], rolled_back=True)
+        pages = walk(planted.scene, [p.column for p in matrix.PRINCIPALS], rolled_back=True)
 
     # A page that needs the vault answers 503 with the page saying so (vault.views.needs_unsealed); nothing
     # else may answer 5xx, and no view may raise.

@@ -15,6 +15,7 @@ import time
 
 from django.core import signing
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
 
 _SALT = "safepassage.intake.pow"
 CHALLENGE_MAX_AGE = 3600
@@ -32,6 +33,12 @@ def allow(name: str, limit: int, window_seconds: int) -> bool:
         cache.add(key, 1, window_seconds + 5)
         count = 1
     return count <= limit
+
+
+def counter_name(kind: str, identifier: str) -> str:
+    """A counter's name that does not carry the identifier itself: a counter of a mailbox lives in the cache for
+    up to an hour, and must not say in plain which mailbox wrote in which hour (docs/intake.md)."""
+    return f"{kind}:{salted_hmac('safepassage.intake.limit', identifier).hexdigest()[:20]}"
 
 
 def challenge_new(bits: int) -> str:

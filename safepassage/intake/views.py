@@ -198,7 +198,7 @@ def mailbox_send(request: HttpRequest) -> HttpResponse:
             )
             return _public(request, "intake/mailbox.html", {"form": again}, status=400)
         switches = IntakeSettings.current()
-        if not floods.allow(f"mailbox:{mailbox_id}", switches.messages_per_hour, 3600):
+        if not floods.allow(floods.counter_name("mailbox", mailbox_id), switches.messages_per_hour, 3600):
             status = 429
             form.add_error(
                 None,

@@ -135,3 +135,10 @@ def test_a_mailbox_that_writes_too_much_is_told_to_wait(receiver: Receiver) -> N
     ]
     assert answers == [200, 200, 429]
     assert MailboxMessage.objects.count() == 2
+    # The counter does not name the mailbox in plain (it would tie the mailbox to the hour it wrote in).
+    from django.core.cache import cache
+
+    keys = " ".join(str(k) for k in getattr(cache, "_cache", {}))
+    assert "intake:limit:mailbox:" in keys, "the local-memory cache holds the counter"
+    mailbox = Mailbox.objects.get()
+    assert str(mailbox.pk) not in keys and mailbox.pk.hex not in keys

@@ -6,6 +6,7 @@ import http.client
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench import BenchError
@@ -18,6 +19,11 @@ class Scenario:
     headers: dict[str, str] = field(default_factory=dict)
     # A redirect to the login page here means the session was lost: the figures would be meaningless.
     needs_login: bool = False
+    # A POST when set: its body is made afresh for each request (a form's one-time challenge) before the clock
+    # starts, so only the request and its answer are timed.
+    body: Callable[[], bytes] | None = None
+    # When set, a 2xx answer counts only if its body holds these bytes (checked after the clock stops).
+    expect: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class Sample:
     scenario: str
     seconds: float
     status: int  # 0 when the connection failed before an answer
+    unexpected: bool = False  # a 2xx answer without the scenario's expected text: an error
 
 
 @dataclass(frozen=True)
@@ -40,16 +47,20 @@ class SessionLost(BenchError):
 
 
 def _one(conn: http.client.HTTPConnection, scenario: Scenario) -> tuple[Sample, str]:
+    body = None if scenario.body is None else scenario.body()
+    content = b""
     start = time.perf_counter()
     try:
-        conn.request("GET", scenario.path, headers=scenario.headers)
+        conn.request("GET" if body is None else "POST", scenario.path, body=body, headers=scenario.headers)
         response = conn.getresponse()
-        response.read()
+        content = response.read()
         status, location = response.status, response.getheader("Location", "")
     except (OSError, http.client.HTTPException):
         conn.close()  # the next request opens a fresh connection
         status, location = 0, ""
-    return Sample(scenario.name, time.perf_counter() - start, status), location
+    seconds = time.perf_counter() - start
+    unexpected = bool(scenario.expect) and 200 <= status < 300 and scenario.expect not in content
+    return Sample(scenario.name, seconds, status, unexpected), location
 
 
 def _client(

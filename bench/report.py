@@ -33,9 +33,10 @@ def figures(result: Result, name: str) -> Figures:
     samples = [s for s in result.samples if s.scenario == name]
     statuses: dict[str, int] = {}
     for s in samples:
-        statuses[str(s.status)] = statuses.get(str(s.status), 0) + 1
-    # Latency only of answers that count; anything not 2xx is an error and is counted as such.
-    ok = sorted(s.seconds * 1000 for s in samples if 200 <= s.status < 300)
+        key = f"{s.status} unexpected" if s.unexpected else str(s.status)
+        statuses[key] = statuses.get(key, 0) + 1
+    # Latency only of answers that count; anything not 2xx (or 2xx without the expected text) is an error.
+    ok = sorted(s.seconds * 1000 for s in samples if 200 <= s.status < 300 and not s.unexpected)
     if not ok:
         return Figures(name, len(samples), len(samples), statuses, None, None, None, None)
     mean = sum(ok) / len(ok)
@@ -77,10 +78,14 @@ def rows(all_figures: list[Figures], baseline: Figures) -> list[dict[str, Any]]:
 
 
 def write(
-    path: Path, scenario_rows: list[dict[str, Any]], run: dict[str, Any], vault: dict[str, Any]
+    path: Path,
+    scenario_rows: list[dict[str, Any]],
+    run: dict[str, Any],
+    vault: dict[str, Any],
+    intake: dict[str, Any],
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    document = {"scenarios": scenario_rows, "run": run, "vault": vault}
+    document = {"scenarios": scenario_rows, "run": run, "vault": vault, "intake": intake}
     path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
 

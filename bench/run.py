@@ -1,6 +1,7 @@
 """The bench run: prepare the database, start gunicorn, log in, drive the load; then the vault's part (unseal the
 bench's vault, seed specimens, micro-benchmarks, a second gunicorn serving the same page of sealed and of plain
-rows, interleaved); write the report."""
+rows, interleaved); then the intake's (a third gunicorn taking the help form's POST sealed on arrival and the same
+POST stored in plain columns, interleaved); write the report."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from bench import BenchError, environment, report, vault
+from bench import BenchError, cpu, environment, intake, report, vault
 from bench.environment import BENCH_DIR, ROOT, VAULT_SETTINGS, BenchEnv
 from bench.load import Scenario, drive
 from bench.seed import seed, setup_django
@@ -38,6 +39,17 @@ VAULT_TIME_CAP = 40.0
 VAULT_GOAL = 1.2  # sealed page p50 / plain page p50
 SEALED_PAGE = "specimens_sealed"
 PLAIN_PAGE = "specimens_plain"
+# The help form's POST: several clients, for throughput; both versions in every round of every client.
+INTAKE_WORKERS = 4
+INTAKE_CLIENTS = 4
+INTAKE_ROUNDS = 150
+INTAKE_WARMUP_ROUNDS = 5
+INTAKE_TIME_CAP = 12.0
+INTAKE_GOAL_RPS = 200.0  # sealed submissions per second
+INTAKE_GOAL_RATIO = 0.8  # sealed submissions per second / plain ones
+SEALED_POST = "intake_sealed"
+PLAIN_POST = "intake_plain"
+CODENAME_MARK = 'id="codename"'
 _TBODY = re.compile(r"<tbody>(.*?)</tbody>", re.DOTALL)
 
 
@@ -90,6 +102,7 @@ def _run(started: float) -> int:
 
     try:
         vault_section, vault_errors = _vault(env, login.username, session)
+        intake_section, intake_errors = _intake(env, login.username)
     finally:
         vault.seal()
 
@@ -111,7 +124,7 @@ def _run(started: float) -> int:
         "baseline": BASELINE,
         "rps_method": "clients / mean latency of the scenario's 2xx answers (Little's law, closed loop)",
     }
-    report.write(REPORT, report.rows(all_figures, baseline), run, vault_section)
+    report.write(REPORT, report.rows(all_figures, baseline), run, vault_section, intake_section)
 
     print(
         f"bench: {len(result.samples)} requests from {CLIENTS} clients in {result.elapsed:.1f} s"
@@ -119,10 +132,12 @@ def _run(started: float) -> int:
     )
     print(report.summary(all_figures, baseline))
     _print_vault(vault_section)
+    _print_intake(intake_section)
     print(f"bench: report in {REPORT.relative_to(ROOT)}")
-    if errors or vault_errors:
+    if errors or vault_errors or intake_errors:
         print(
-            f"bench: {errors + vault_errors} responses were not 2xx (see 'statuses' in the report)",
+            f"bench: {errors + vault_errors + intake_errors} responses were not 2xx, or not the expected page, "
+            "or stored nothing (see 'statuses' and 'intake.stored' in the report)",
             file=sys.stderr,
         )
         return 1
@@ -242,6 +257,170 @@ def _print_vault(section: dict[str, Any]) -> None:
         f"{parts['plain_rows_query_ms']:.2f} ms plain, record keys {parts['record_keys_open_ms']:.2f} ms, "
         f"150 decryptions {parts['decrypt_150_fields_ms']:.2f} ms"
     )
+
+
+def _intake(env: BenchEnv, username: str) -> tuple[dict[str, Any], int]:
+    """The intake's part of the bench: its section of the report, and how many POSTs failed or stored nothing."""
+    from django.conf import settings
+    from django.db import connections
+
+    from safepassage.accounts.models import User
+    from safepassage.vault import shredstore
+
+    step = time.monotonic()
+    database = str(settings.DATABASES["default"]["NAME"])
+    organisation_id = vault.organisation_of(User.objects.get(username=username))
+    done, previous = intake.prepare(organisation_id)
+    try:
+        print(f"bench: intake: {done} ({time.monotonic() - step:.1f} s)", flush=True)
+        step = time.monotonic()
+        try:
+            in_process = intake.breakdown(organisation_id)
+            removed = intake.purge(organisation_id)
+        finally:
+            # The bench process needs no connection while it measures the server.
+            connections.close_all()
+            shredstore.close()
+        print(
+            f"bench: intake: in-process breakdown in {time.monotonic() - step:.1f} s ({removed})", flush=True
+        )
+
+        step = time.monotonic()
+        log_path = BENCH_DIR / "gunicorn-intake.log"
+        with gunicorn(env.with_mode("production", VAULT_SETTINGS), INTAKE_WORKERS, log_path) as base_url:
+            print(
+                f"bench: gunicorn ×{INTAKE_WORKERS} ({VAULT_SETTINGS}) on {base_url} ready in "
+                f"{time.monotonic() - step:.1f} s",
+                flush=True,
+            )
+            port = int(base_url.rsplit(":", 1)[1])
+            posts = intake.form_posts(base_url, organisation_id)
+            sealed_path, plain_path = intake.SEALED_PATH + posts.query, intake.PLAIN_PATH + posts.query
+            for path in (sealed_path, plain_path):
+                intake.check_post(base_url, path, posts, CODENAME_MARK)
+            expect = CODENAME_MARK.encode()
+            scenarios = [
+                Scenario(SEALED_POST, sealed_path, posts.headers, body=posts.body, expect=expect),
+                Scenario(PLAIN_POST, plain_path, posts.headers, body=posts.body, expect=expect),
+            ]
+            warmup = drive(port, scenarios, INTAKE_CLIENTS, INTAKE_WARMUP_ROUNDS, time_cap=10.0)
+            before = cpu.snapshot()
+            result = drive(port, scenarios, INTAKE_CLIENTS, INTAKE_ROUNDS, INTAKE_TIME_CAP)
+            cpu_spent = cpu.spent(before, cpu.snapshot(), port, database, len(result.samples))
+        stored_sealed, stored_plain = intake.stored(organisation_id)
+        removed = intake.purge(organisation_id)
+    finally:
+        intake.restore_settings(previous)
+        connections.close_all()
+        shredstore.close()
+    print(f"bench: intake: {removed} after the run", flush=True)
+
+    sealed = report.figures(result, SEALED_POST)
+    plain = report.figures(result, PLAIN_POST)
+
+    def answered(name: str) -> int:
+        # The checking POST, and every 2xx codename page of the warm-up and of the measured part.
+        return 1 + sum(
+            f.requests - f.errors for f in (report.figures(warmup, name), report.figures(result, name))
+        )
+
+    expected_sealed, expected_plain = answered(SEALED_POST), answered(PLAIN_POST)
+    # A codename page for a request that was not stored would be the worst of errors: count it as one.
+    lost = max(0, expected_sealed - stored_sealed) + max(0, expected_plain - stored_plain)
+    ratio = sealed.rps / plain.rps if sealed.rps is not None and plain.rps else None
+    ok_posts = sum(f.requests - f.errors for f in (sealed, plain))
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else round(value, 3)
+
+    section: dict[str, Any] = {
+        "sealed_p50_ms": ms(sealed.p50_ms),
+        "plain_p50_ms": ms(plain.p50_ms),
+        "sealed_p95_ms": ms(sealed.p95_ms),
+        "plain_p95_ms": ms(plain.p95_ms),
+        "sealed_rps": None if sealed.rps is None else round(sealed.rps, 1),
+        "plain_rps": None if plain.rps is None else round(plain.rps, 1),
+        "ratio": None if ratio is None else round(ratio, 3),
+        "goal_sealed_rps": INTAKE_GOAL_RPS,
+        "goal_ratio": INTAKE_GOAL_RATIO,
+        "meets_goal_rps": sealed.rps is not None and sealed.rps >= INTAKE_GOAL_RPS,
+        "meets_goal_ratio": ratio is not None and ratio >= INTAKE_GOAL_RATIO,
+        "measured_posts_per_s": round(ok_posts / result.elapsed, 1) if result.elapsed else None,
+        "what": "the help form's POST end to end on loopback, multipart as a browser sends it (a fresh one-time "
+        "challenge each, an empty file input, ~500 characters of situation, the bench's organisation chosen): "
+        f"sealed = {sealed_path} (help_form: request_submit seals it on arrival); plain = {plain_path} (help_form "
+        "too, its request_submit swapped for the same steps storing a PlainSpecimen row, bench.intake_views). "
+        f"An answer counts when it is 200 and holds {CODENAME_MARK}",
+        "method": "sealed_rps and plain_rps: clients / mean latency of the scenario's counted answers (Little's "
+        "law, closed loop), only the POST timed; ratio = sealed_rps / plain_rps; measured_posts_per_s: both "
+        "kinds together, counted answers / seconds",
+        "flood_limit": "IntakeSettings.requests_per_minute set to 0 (no limit) and proof of work off for the run, "
+        "then restored",
+        "sealed_path": sealed_path,
+        "plain_path": plain_path,
+        "server": f"gunicorn, {INTAKE_WORKERS} sync workers, SAFEPASSAGE_MODE=production, "
+        f"DJANGO_SETTINGS_MODULE={VAULT_SETTINGS}, 127.0.0.1",
+        "clients": INTAKE_CLIENTS,
+        "rounds_per_client": INTAKE_ROUNDS,
+        "warmup_rounds_per_client": INTAKE_WARMUP_ROUNDS,
+        "requests": len(result.samples),
+        "seconds": round(result.elapsed, 3),
+        "time_capped": result.capped,
+        "order": "both POSTs in every round of every client, in a shuffled order",
+        "stored": {
+            "sealed": stored_sealed,
+            "plain": stored_plain,
+            "sealed_answered": expected_sealed,
+            "plain_answered": expected_plain,
+            "removed_after": removed,
+        },
+        "scenarios": report.rows([sealed, plain], plain),
+        "cpu": cpu_spent,
+        "in_process_ms": in_process,
+    }
+    return section, sealed.errors + plain.errors + lost
+
+
+def _print_intake(section: dict[str, Any]) -> None:
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f} ms"
+
+    def per_s(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f}/s"
+
+    ratio = section["ratio"]
+    print(
+        f"intake: form POST, {section['requests']} requests from {section['clients']} clients interleaved: "
+        f"sealed {per_s(section['sealed_rps'])} (p50 {ms(section['sealed_p50_ms'])}), plain "
+        f"{per_s(section['plain_rps'])} (p50 {ms(section['plain_p50_ms'])}); "
+        f"{'within' if section['meets_goal_rps'] else 'BELOW'} the goal of {section['goal_sealed_rps']:.0f}/s, "
+        f"×{'-' if ratio is None else f'{ratio:.3f}'} of the baseline "
+        f"({'within' if section['meets_goal_ratio'] else 'BELOW'} the goal of ×{section['goal_ratio']})"
+    )
+    parts = section["in_process_ms"]
+    print(
+        f"intake: in process, sealed / plain: the view {parts['view_sealed_ms']:.2f} / "
+        f"{parts['view_plain_ms']:.2f} ms, the service {parts['request_submit_ms']:.2f} / "
+        f"{parts['submit_plain_ms']:.2f} ms; both: codename KDF {parts['codename_kdf_ms']:.2f} ms, routing "
+        f"{parts['route_ms']:.2f} ms, mailbox {parts['mailbox_insert_ms']:.2f} ms"
+    )
+    print(
+        f"intake: in process, sealing: arrival key {parts['arrival_key_ms']:.2f} ms (key query "
+        f"{parts['arrival_key_query_ms']:.2f}, shred-store write {parts['arrival_shred_store_write_ms']:.2f}, "
+        f"rows and box {parts['arrival_key_rows_and_box_ms']:.2f}), 7 fields {parts['seal_7_fields_ms']:.2f} ms; "
+        f"insert {parts['sealed_insert_ms']:.2f} / {parts['plain_insert_ms']:.2f} ms, commit "
+        f"{parts['sealed_commit_ms']:.2f} / {parts['plain_commit_ms']:.2f} ms; shred store alone "
+        f"{parts['shred_store_write_ms']:.2f} ms, {parts['shred_store_writes_per_s_concurrent']}/s by "
+        f"{parts['shred_store_threads']} threads"
+    )
+    used = section["cpu"]
+    if used:
+        print(
+            f"intake: CPU per POST: gunicorn {used['server_cpu_ms_per_request']:.1f} ms, PostgreSQL "
+            f"{used['postgres_cpu_ms_per_request']:.1f} ms, clients {used['bench_process_cpu_ms_per_request']:.1f} ms "
+            f"on {used['cpus']} CPUs: at most ~{used['cpu_bound_ceiling_rps']}/s; other processes took "
+            f"{used['other_processes_share_of_busy']:.0%} of the busy CPU time"
+        )
 
 
 def main() -> int:

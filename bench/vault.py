@@ -66,13 +66,15 @@ def _write_shares(shares: list[str]) -> None:
 
 
 def _reset_vault() -> None:
-    """Removes a vault whose shares the bench no longer has, with everything sealed under it (specimens only:
-    seed() has checked that the database holds nothing but the demo)."""
+    """Removes a vault whose shares the bench no longer has, with everything sealed under it (specimens and the
+    intake's help requests only: seed() has checked that the database holds nothing but the demo)."""
     from django.db import transaction
 
+    from bench.intake import purge
     from safepassage.vault.models import DataKey, DataKeyWrap, IntakeKey, OrganisationKey, VaultState
     from tests.specimens.models import Specimen
 
+    purge()  # help requests the intake's part left (a run stopped midway) hold on to their data keys
     with transaction.atomic():
         Specimen.objects.all().delete()
         IntakeKey.objects.all().delete()

@@ -1,4 +1,5 @@
-"""The bench's URLs: the whole site, plus one staff-like page of specimens in two versions.
+"""The bench's URLs: the whole site, plus one staff-like page of specimens in two versions, and the help form
+storing in plain columns (the intake benchmark's baseline, bench.intake_views).
 
 Both render page 1 of the organisation's specimens ordered by code (50 rows, three fields each) with the same
 template; one reads the sealed `Specimen` rows through `with_keys()` and `opened()` (keys joined into the page's
@@ -16,6 +17,8 @@ from django.shortcuts import render
 from django.urls import path
 from django.views.decorators.http import require_GET
 
+from bench.intake import PLAIN_PATH as INTAKE_PLAIN_PATH
+from bench.intake_views import help_form_plain
 from bench.vault import PAGE_SIZE, organisation_of
 from safepassage import urls as site
 from safepassage.accounts.rules import login_only
@@ -56,6 +59,7 @@ urlpatterns = [
     *site.urlpatterns,
     path(SEALED_PATH.lstrip("/"), specimens_sealed, name="bench_specimens_sealed"),
     path(PLAIN_PATH.lstrip("/"), specimens_plain, name="bench_specimens_plain"),
+    path(INTAKE_PLAIN_PATH.lstrip("/"), help_form_plain, name="bench_intake_plain"),
 ]
 
 handler400 = site.handler400

@@ -21,11 +21,16 @@ _SALT = "safepassage.intake.pow"
 CHALLENGE_MAX_AGE = 3600
 
 
+def now() -> float:
+    """The clock of the counters and challenges (a test moves it)."""
+    return time.time()
+
+
 def allow(name: str, limit: int, window_seconds: int) -> bool:
     """Count one event under `name`; False once `limit` events fell in the current window."""
     if limit <= 0:
         return True
-    key = f"intake:limit:{name}:{int(time.time()) // window_seconds}"
+    key = f"intake:limit:{name}:{int(now()) // window_seconds}"
     cache.add(key, 0, window_seconds + 5)
     try:
         count = cache.incr(key)
@@ -42,7 +47,7 @@ def counter_name(kind: str, identifier: str) -> str:
 
 
 def challenge_new(bits: int) -> str:
-    return signing.dumps({"n": secrets.token_hex(12), "t": int(time.time()), "b": bits}, salt=_SALT)
+    return signing.dumps({"n": secrets.token_hex(12), "t": int(now()), "b": bits}, salt=_SALT)
 
 
 def _leading_zero_bits(digest: bytes) -> int:
@@ -61,7 +66,7 @@ def challenge_check(challenge: str, proof: str, *, wait_seconds: int) -> tuple[b
         data = signing.loads(challenge, salt=_SALT, max_age=CHALLENGE_MAX_AGE)
     except signing.BadSignature:
         return False, wait_seconds
-    waited = int(time.time()) - int(data["t"])
+    waited = int(now()) - int(data["t"])
     if not (proof and solves(challenge, proof, int(data["b"]))) and waited < wait_seconds:
         return False, wait_seconds - waited
     if not cache.add(f"intake:pow:{data['n']}", 1, CHALLENGE_MAX_AGE + 60):

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext as _
 from nacl.public import PublicKey, SealedBox
 
@@ -48,26 +48,44 @@ class NoReceiver(Exception):
 
 
 def receivers_accepting() -> list[Receiver]:
+    """Organisations taking requests now, each with its intake public key (`intake_public_key`): one query,
+    which the form and the sealing share."""
     from safepassage.vault.models import IntakeKey
 
-    with_keys = IntakeKey.objects.values("organisation_id")
-    return list(Receiver.objects.filter(accepting=True, organisation_id__in=with_keys))
+    public_key = IntakeKey.objects.filter(organisation_id=OuterRef("organisation_id")).values("public_key")[
+        :1
+    ]
+    return list(
+        Receiver.objects.filter(accepting=True)
+        .annotate(intake_public_key=Subquery(public_key))
+        .filter(intake_public_key__isnull=False)
+    )
 
 
-def route(*, chosen: str, region: str, language: str) -> int:
-    """The receiving organisation: the requester's choice if it still accepts, else the first routing rule that
-    fits, else the only or first accepting organisation."""
-    receivers = {str(r.pk): r for r in receivers_accepting()}
-    if not receivers:
+def receiver_public_key(receiver: Receiver) -> bytes:
+    """The intake public key that receivers_accepting() brought with the receiver."""
+    public_key: bytes | memoryview = receiver.intake_public_key  # type: ignore[attr-defined]
+    return bytes(public_key)
+
+
+def _receiver(*, chosen: str, region: str, language: str, receivers: list[Receiver] | None) -> Receiver:
+    accepting = {str(r.pk): r for r in (receivers_accepting() if receivers is None else receivers)}
+    if not accepting:
         raise NoReceiver
-    if chosen in receivers:
-        return int(receivers[chosen].pk)
+    if chosen in accepting:
+        return accepting[chosen]
     for rule in RoutingRule.objects.all():
-        if str(rule.receiver_id) not in receivers:
+        if str(rule.receiver_id) not in accepting:
             continue
         if rule.region in ("", region) and rule.language in ("", language):
-            return int(rule.receiver_id)
-    return int(next(iter(receivers.values())).pk)
+            return accepting[str(rule.receiver_id)]
+    return next(iter(accepting.values()))
+
+
+def route(*, chosen: str, region: str, language: str, receivers: list[Receiver] | None = None) -> int:
+    """The receiving organisation: the requester's choice if it still accepts, else the first routing rule that
+    fits, else the only or first accepting organisation."""
+    return int(_receiver(chosen=chosen, region=region, language=language, receivers=receivers).pk)
 
 
 def _store_files(
@@ -76,10 +94,11 @@ def _store_files(
     uploads: Iterable[IncomingFile],
     message: MailboxMessage | None,
     stored: list[str],
+    public_key: bytes | None = None,
 ) -> None:
     for upload in uploads:
         row = RequestFile(request=owner, message=message, kind=upload.kind, size=0)
-        row.seal_on_arrival(organisation_id)
+        row.seal_on_arrival(organisation_id, public_key=public_key)
         row.file_id, row.size = files.store(
             row.record_key(), upload.chunks(), place=f"{RequestFile._meta.db_table}/{row.pk}"
         )
@@ -105,11 +124,19 @@ class Submission:
     receiver: str = ""
 
 
-def request_submit(submission: Submission, uploads: list[IncomingFile]) -> str:
-    """Store a help request sealed for its organisation; returns the codename, which is stored nowhere."""
-    organisation_id = route(
-        chosen=submission.receiver, region=submission.region, language=submission.language
+def request_submit(
+    submission: Submission, uploads: list[IncomingFile], receivers: list[Receiver] | None = None
+) -> str:
+    """Store a help request sealed for its organisation; returns the codename, which is stored nowhere.
+    `receivers`: receivers_accepting(), when the caller has it already."""
+    receiver = _receiver(
+        chosen=submission.receiver,
+        region=submission.region,
+        language=submission.language,
+        receivers=receivers,
     )
+    organisation_id = int(receiver.pk)
+    public_key = receiver_public_key(receiver)
     codename = new_codename()
     keys = mailbox_keys(codename)
     stored: list[str] = []
@@ -117,7 +144,7 @@ def request_submit(submission: Submission, uploads: list[IncomingFile]) -> str:
         with transaction.atomic():
             mailbox = Mailbox.objects.create(lookup=keys.lookup, public_key=keys.public_key)
             request = HelpRequest(organisation_id=organisation_id, mailbox=mailbox, received_on=arrival_day())
-            request.seal_on_arrival(organisation_id)
+            request.seal_on_arrival(organisation_id, public_key=public_key)
             request.situation = submission.situation
             request.location = submission.location
             request.region = submission.region
@@ -126,7 +153,7 @@ def request_submit(submission: Submission, uploads: list[IncomingFile]) -> str:
             request.contact = submission.contact
             request.language = submission.language
             request.save()
-            _store_files(request, organisation_id, uploads, None, stored)
+            _store_files(request, organisation_id, uploads, None, stored, public_key)
     except BaseException:
         _remove(stored)
         raise

@@ -129,7 +129,7 @@ def help_form(request: HttpRequest) -> HttpResponse:
                 receiver=data.get("receiver", ""),
             )
             try:
-                codename = services.request_submit(submission, data["attachments"])
+                codename = services.request_submit(submission, data["attachments"], receivers)
             except services.NoReceiver:
                 return _public(request, "intake/closed.html", {}, status=503)
             except DatabaseError:

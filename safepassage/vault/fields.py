@@ -111,12 +111,13 @@ class SealedRecord(models.Model):
         self.data_key = row
         self._record_key = key
 
-    def seal_on_arrival(self, organisation_id: int) -> None:
+    def seal_on_arrival(self, organisation_id: int, *, public_key: bytes | None = None) -> None:
         """A new record from the public face, which holds no organisation key: its data key is sealed to the
-        organisation's intake public key (works while the vault is sealed; vault.intake.arrivals_adopt)."""
+        organisation's intake public key (works while the vault is sealed; vault.intake.arrivals_adopt).
+        `public_key`: the organisation's, when the caller has fetched it already."""
         from safepassage.vault.intake import arrival_key_create
 
-        self.data_key, self._record_key = arrival_key_create(organisation_id)
+        self.data_key, self._record_key = arrival_key_create(organisation_id, public_key=public_key)
 
     def open_for(self, organisation_id: int) -> None:
         """An existing record about to be changed by a member of this organisation."""

@@ -148,11 +148,11 @@ def _arrival_place(data_key_id: object, organisation_id: int) -> bytes:
     return f"arrival/{data_key_id}/{organisation_id}".encode()
 
 
-def arrival_key_create(organisation_id: int) -> tuple[DataKey, bytes]:
+def arrival_key_create(organisation_id: int, *, public_key: bytes | None = None) -> tuple[DataKey, bytes]:
     """For the public face, sealed or not: a fresh data key for something that arrives, sealed to the
     organisation's intake public key; returns the row and the record key to seal the fields with. Run it inside
     the transaction that stores the arrival. The key row carries the day only, like everything that arrives."""
-    public = intake_public_key(organisation_id)
+    public = intake_public_key(organisation_id) if public_key is None else PublicKey(public_key)
     key = secrets.token_bytes(32)
     record_id = uuid.uuid4()
     secret = shredstore.create(str(record_id))  # first, so no record exists without its secret

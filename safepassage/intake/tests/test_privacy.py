@@ -110,15 +110,15 @@ def test_under_attack_a_solved_puzzle_passes_at_once_and_no_javascript_waits(
     assert "подождите" in early.content.decode().lower()
     assert HelpRequest.objects.count() == 1
     # ... and after the wait, the same challenge is accepted (the clock moved on 31 seconds).
-    now = floods.time.time()
-    monkeypatch.setattr(floods.time, "time", lambda: now + 31)
+    now = floods.now()
+    monkeypatch.setattr(floods, "now", lambda: now + 31)
     later = without.post("/help/", {**FORM, "challenge": challenge}, HTTP_ACCEPT_LANGUAGE="ru")
     assert later.status_code == 200
     codename_of(later)
     assert HelpRequest.objects.count() == 2
     # A wrong proof is no shortcut.
     other = challenge_of(Client().get("/help/").content.decode())
-    monkeypatch.setattr(floods.time, "time", lambda: now)
+    monkeypatch.setattr(floods, "now", lambda: now)
     wrong = Client().post("/help/", {**FORM, "challenge": other, "proof": "1"})
     assert wrong.status_code == 429 or _solve(other, 8) == "1"
 

@@ -90,6 +90,9 @@ MIDDLEWARE = [
     "safepassage.accounts.middleware.DenyByDefaultMiddleware",
 ]
 
+if SAFEPASSAGE_FACE == "public":
+    MIDDLEWARE.insert(1, "safepassage.public.middleware.PublicFaceMiddleware")
+
 ROOT_URLCONF = "safepassage.urls"
 WSGI_APPLICATION = "safepassage.wsgi.application"
 
@@ -269,6 +272,10 @@ VAULT_VERIFY_SECONDS = 5.0
 VAULT_SHRED_STORE = envstr("SAFEPASSAGE_SHRED_STORE", str(VAR_DIR / "shred-store.sqlite3"))
 # Encrypted files (attachments, intake uploads): ciphertext only, named by random ids.
 VAULT_FILE_DIR = Path(envstr("SAFEPASSAGE_FILE_DIR", str(VAR_DIR / "files")))
+# Files that arrived through the public face wait here (encrypted) until staff adopt them into VAULT_FILE_DIR;
+# the public face needs write access to this directory only (docs/intake.md).
+# Empty: "arrivals" inside VAULT_FILE_DIR (vault.files.arrivals_dir).
+VAULT_ARRIVALS_DIR = envstr("SAFEPASSAGE_ARRIVALS_DIR", "")
 
 # Public intake (docs/intake.md). The codename's KDF: Argon2id passes and memory in KiB, paid by every
 # submission and every return to the mailbox.

@@ -87,8 +87,9 @@ SEALED_FIELDS = ("name", "contact", "location", "narrative", "notes")
 _CYRILLIC = "абвгдежзиклмнопрстуфхцчшщэюя"
 # Who loads every page while the vault is unsealed: a caseworker, an org admin, an auditor, a platform admin.
 UNSEALED_VISITORS = ("caseworker:alice", "org_admin:olga", "auditor:ada", "platform_admin:pat")
-# Where a plain control file is put in the file store: its top, and the upload handler's `incoming` directory.
-FILE_CONTROLS = ("", "incoming")
+# Where a plain control file is put in the file store: its top, the arrivals from the public face, and the
+# upload handler's `incoming` directory among them.
+FILE_CONTROLS = ("", "arrivals", "arrivals/incoming")
 
 
 # --- markers and the search ---------------------------------------------------------------------------
@@ -616,7 +617,9 @@ def plant(
                 control.pk.hex if connection.vendor == "sqlite" else control.pk,
             ],
         )
+    assert files.arrivals_dir() == Path(django_settings.VAULT_FILE_DIR) / "arrivals"
     for directory in FILE_CONTROLS:
+        (Path(django_settings.VAULT_FILE_DIR) / directory).mkdir(parents=True, exist_ok=True)
         (Path(django_settings.VAULT_FILE_DIR) / directory / "control.txt").write_text(
             planted.control_file.text
         )

@@ -13,6 +13,14 @@
 -- then give the role a password (\password safepassage_public) and start the public face with
 -- SAFEPASSAGE_FACE=public and a DATABASE_URL that logs in as this role.
 
+-- PostgreSQL 15 or newer: before 15, every role may create objects in schema public, which a REVOKE from
+-- this role alone does not take back.
+DO $$ BEGIN
+    IF current_setting('server_version_num')::int < 150000 THEN
+        RAISE EXCEPTION 'PostgreSQL 15 or newer is needed (older versions let every role create in schema public)';
+    END IF;
+END $$;
+
 SELECT format('CREATE ROLE %I LOGIN', :'role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 
@@ -36,3 +44,25 @@ GRANT INSERT ON intake_mailbox, intake_helprequest, intake_requestfile, intake_m
 GRANT SELECT (id, lookup, public_key) ON intake_mailbox TO :"role";
 GRANT SELECT (id, mailbox_id, organisation_id, received_on) ON intake_helprequest TO :"role";
 GRANT SELECT (id, request_id, number, direction, sent_on, for_requester) ON intake_mailboxmessage TO :"role";
+
+-- What the role inserts must look like what a requester sends: a request nobody has triaged yet, a message
+-- from the requester (never a reply, which would reach the requester as if from staff). Restrictive policies
+-- for this role only; every other role keeps seeing and writing every row (the permissive policy).
+ALTER TABLE intake_helprequest ENABLE ROW LEVEL SECURITY;
+ALTER TABLE intake_mailboxmessage ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS every_row ON intake_helprequest;
+CREATE POLICY every_row ON intake_helprequest AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
+DROP POLICY IF EXISTS every_row ON intake_mailboxmessage;
+CREATE POLICY every_row ON intake_mailboxmessage AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
+SELECT format('DROP POLICY IF EXISTS %I ON intake_helprequest', 'as_sent_by_' || :'role') \gexec
+SELECT format(
+    'CREATE POLICY %I ON intake_helprequest AS RESTRICTIVE FOR INSERT TO %I WITH CHECK ('
+    'status = %L AND NOT triaged AND urgency = %L AND assignee_id IS NULL AND contact_index IS NULL)',
+    'as_sent_by_' || :'role', :'role', 'new', ''
+) \gexec
+SELECT format('DROP POLICY IF EXISTS %I ON intake_mailboxmessage', 'as_sent_by_' || :'role') \gexec
+SELECT format(
+    'CREATE POLICY %I ON intake_mailboxmessage AS RESTRICTIVE FOR INSERT TO %I WITH CHECK ('
+    'direction = %L AND for_requester IS NULL AND author_id IS NULL AND NOT seen)',
+    'as_sent_by_' || :'role', :'role', 'in'
+) \gexec

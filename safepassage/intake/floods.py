@@ -9,6 +9,7 @@ slower path. A challenge is accepted once.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 import time
@@ -60,15 +61,38 @@ def solves(challenge: str, proof: str, bits: int) -> bool:
     return _leading_zero_bits(digest) >= bits
 
 
-def challenge_check(challenge: str, proof: str, *, wait_seconds: int) -> tuple[bool, int]:
-    """(accepted, seconds still to wait). Accepted once: a solved or waited-out challenge is then spent."""
+class Verdict(enum.Enum):
+    ACCEPTED = "accepted"
+    WAIT = "wait"  # without a solved puzzle, the challenge is not old enough yet
+    BUSY = "busy"  # the slower path's budget for this minute is spent
+    SPENT = "spent"  # already used, or too old, or not ours
+    STALE = "stale"  # made before the proof of work was switched on or made harder
+
+
+def challenge_check(
+    challenge: str, proof: str, *, bits: int, wait_seconds: int, waits_per_minute: int
+) -> tuple[Verdict, int]:
+    """A form's challenge, checked once; returns the verdict and, for WAIT, the seconds still to wait.
+
+    A solved puzzle passes at once. Without one (no JavaScript) the challenge passes after `wait_seconds`, but
+    only `waits_per_minute` such challenges pass per minute across the platform: collecting challenges and
+    posting them after the wait is no cheaper than waiting, and floods cannot take the slower path all at
+    once. A challenge made for an easier puzzle than the current one (the proof of work was just switched on
+    or made harder) must be taken again."""
     try:
         data = signing.loads(challenge, salt=_SALT, max_age=CHALLENGE_MAX_AGE)
     except signing.BadSignature:
-        return False, wait_seconds
+        return Verdict.SPENT, 0
+    if int(data["b"]) < bits:
+        return Verdict.STALE, 0
+    solved = bool(proof) and solves(challenge, proof, int(data["b"]))
     waited = int(now()) - int(data["t"])
-    if not (proof and solves(challenge, proof, int(data["b"]))) and waited < wait_seconds:
-        return False, wait_seconds - waited
+    if not solved and waited < wait_seconds:
+        return Verdict.WAIT, wait_seconds - waited
+    if cache.get(f"intake:pow:{data['n']}") is not None:
+        return Verdict.SPENT, 0
+    if not solved and bits and not allow("pow-wait", waits_per_minute, 60):
+        return Verdict.BUSY, 0
     if not cache.add(f"intake:pow:{data['n']}", 1, CHALLENGE_MAX_AGE + 60):
-        return False, wait_seconds  # spent already
-    return True, 0
+        return Verdict.SPENT, 0
+    return Verdict.ACCEPTED, 0

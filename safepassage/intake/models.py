@@ -94,8 +94,15 @@ class IntakeSettings(models.Model):
     proof_of_work_wait_seconds = models.PositiveSmallIntegerField(
         _("wait without JavaScript (seconds)"), default=30
     )
+    proof_of_work_waits_per_minute = models.PositiveIntegerField(
+        _("forms without JavaScript accepted per minute under attack"), default=30
+    )
     requests_per_minute = models.PositiveIntegerField(_("new requests per minute, all together"), default=120)
     messages_per_hour = models.PositiveIntegerField(_("messages per hour, per mailbox"), default=20)
+    messages_per_minute = models.PositiveIntegerField(_("messages per minute, all together"), default=120)
+    mailbox_visits_per_minute = models.PositiveIntegerField(
+        _("codenames tried per minute, all together"), default=300
+    )
 
     class Meta:
         constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="intakesettings_single_row")]

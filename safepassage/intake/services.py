@@ -8,13 +8,15 @@ Staff face: every opening, reply and change is audited, naming the request only 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Max, OuterRef, Subquery
 from django.utils.translation import gettext as _
 from nacl.public import PublicKey, SealedBox
@@ -41,6 +43,10 @@ from safepassage.vault.fields import opened
 from safepassage.vault.intake import arrival_day, arrivals_adopt
 
 logger = logging.getLogger(__name__)
+
+
+# What storing can fail with beyond the database: a full disk (files), the shred store (SQLite or PostgreSQL).
+STORAGE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, OSError, sqlite3.Error, psycopg.Error)
 
 
 class NoReceiver(Exception):
@@ -100,7 +106,7 @@ def _store_files(
         row = RequestFile(request=owner, message=message, kind=upload.kind, size=0)
         row.seal_on_arrival(organisation_id, public_key=public_key)
         row.file_id, row.size = files.store(
-            row.record_key(), upload.chunks(), place=f"{RequestFile._meta.db_table}/{row.pk}"
+            row.record_key(), upload.chunks(), place=f"{RequestFile._meta.db_table}/{row.pk}", arrival=True
         )
         stored.append(row.file_id)
         row.name = (upload.name or "")[:200]
@@ -270,7 +276,13 @@ def _audit(actor: User, action: str, request: HelpRequest) -> None:
 def triage_arrivals(organisation_id: int) -> int:
     """Unsealed: adopt what arrived for the organisation, then fill the plain working columns of new requests
     (urgency, the contact's blind index for duplicates). Returns how many requests were triaged."""
-    arrivals_adopt(organisation_id)
+    adopted = arrivals_adopt(organisation_id)
+    if adopted:  # their files move from the arrivals directory into the file store
+        adopted_ids = [uuid.UUID(data_key_id) for data_key_id in adopted]
+        for file_id in RequestFile.objects.filter(data_key_id__in=adopted_ids).values_list(
+            "file_id", flat=True
+        ):
+            files.adopt(file_id)
     pending = list(
         HelpRequest.objects.filter(organisation_id=organisation_id, triaged=False).only(
             "pk", "data_key_id", "urgency_given", "contact", "organisation_id"
@@ -373,7 +385,7 @@ def file_opened(actor: User, request: HelpRequest, row: RequestFile) -> None:
 
 def file_chunks(row: RequestFile, organisation_id: int) -> Any:
     """The file's plaintext, chunk by chunk, or None when its key is gone (erased)."""
-    arrivals_adopt(organisation_id)
+    triage_arrivals(organisation_id)
     try:
         row.open_for(organisation_id)
     except Undecryptable:

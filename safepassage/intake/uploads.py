@@ -14,7 +14,6 @@ import secrets
 import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 import filetype
@@ -91,7 +90,7 @@ class SealingUploadHandler(FileUploadHandler):
         self.sealed: IO[bytes] | None = None
         self.writer: files.StreamWriter | None = None
         if not self.problem:
-            directory = Path(settings.VAULT_FILE_DIR) / "incoming"
+            directory = files.arrivals_dir() / "incoming"
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             self.sealed = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (closed by IncomingFile)
             self.writer = files.StreamWriter(self.key, self.sealed, place=self.place)

@@ -10,7 +10,8 @@ from django.shortcuts import render
 def _page(request: HttpRequest, template: str, status: int) -> HttpResponse:
     """The requester's pages keep their own plain layout, with the quick exit; staff pages the staff layout."""
     context = {}
-    if request.path.startswith("/help/"):
+    face = settings.SAFEPASSAGE_FACE
+    if face == "public" or (face == "all" and request.path.startswith("/help/")):
         context = {"base": "intake/base.html", "quick_exit": settings.INTAKE_QUICK_EXIT_URL, "public": True}
     return render(request, template, context, status=status)
 

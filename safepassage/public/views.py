@@ -11,6 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from safepassage.accounts.rules import public
+from safepassage.intake.views import apply_language
 from safepassage.vault.keyring import is_sealed
 
 
@@ -21,7 +22,10 @@ def index(request: HttpRequest) -> HttpResponse:
         return redirect("intake_form")
     if request.user.is_authenticated:
         return redirect("home")
-    return render(request, "public/index.html", {"intake": settings.SAFEPASSAGE_FACE == "all"})
+    # The plain, cookie-free layout of the requester's pages: a person at risk may land here first.
+    apply_language(request)
+    context = {"intake": settings.SAFEPASSAGE_FACE == "all", "quick_exit": settings.INTAKE_QUICK_EXIT_URL}
+    return render(request, "public/index.html", context)
 
 
 @never_cache

@@ -21,6 +21,7 @@ rows decrypts 150 values, not every field of every row.
 from __future__ import annotations
 
 import functools
+import logging
 import uuid
 from collections.abc import Iterable
 from typing import Any, TypeVar
@@ -33,6 +34,8 @@ from django.db.models.expressions import RawSQL
 from safepassage.vault import crypto
 from safepassage.vault.keyring import VaultError
 from safepassage.vault.models import DataKey, DataKeyWrap
+
+logger = logging.getLogger(__name__)
 
 R = TypeVar("R", bound="SealedRecord")
 
@@ -184,7 +187,13 @@ class Opened:
                 self._aead = AESGCM(self._key)
                 self._place = (f"{self.record._meta.db_table}/", f"/{self.record.pk}")
             before, after = self._place
-            value = crypto.open_with(self._aead, blob, before + column + after).decode()
+            try:
+                value = crypto.open_with(self._aead, blob, before + column + after).decode()
+            except crypto.Undecryptable:
+                # One damaged or replaced value must not take the page down: it shows as unavailable.
+                logger.error("a sealed field does not open: %s of %s", column, self.record.pk)
+                self._key = None
+                value = ""
         cache[name] = value
         return value
 

@@ -7,11 +7,12 @@ Memory stays flat whatever the size: one chunk in, one chunk out.
 
 from __future__ import annotations
 
+import datetime
 import os
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from django.conf import settings
 from nacl import bindings as sodium
@@ -35,11 +36,15 @@ def _pieces(source: BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
         yield from source
 
 
+class _Sink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+
+
 class StreamWriter:
     """Encrypts what is written to it into `sink`, chunk by chunk; `close()` writes the last chunk. For data
     that arrives pushed (an upload handler) rather than pulled from a source."""
 
-    def __init__(self, key: bytes, sink: BinaryIO, *, place: str) -> None:
+    def __init__(self, key: bytes, sink: _Sink, *, place: str) -> None:
         self._state = sodium.crypto_secretstream_xchacha20poly1305_state()
         header = sodium.crypto_secretstream_xchacha20poly1305_init_push(self._state, key)
         sink.write(MAGIC + header)
@@ -101,9 +106,16 @@ def decrypt_stream(key: bytes, source: BinaryIO, *, place: str) -> Iterator[byte
             return
 
 
-def file_path(file_id: str) -> Path:
+def arrivals_dir() -> Path:
+    """Where files from the public face wait until the staff face adopts them (SAFEPASSAGE_ARRIVALS_DIR)."""
+    configured = str(settings.VAULT_ARRIVALS_DIR or "")
+    return Path(configured) if configured else Path(settings.VAULT_FILE_DIR) / "arrivals"
+
+
+def file_path(file_id: str, *, arrival: bool = False) -> Path:
     uuid.UUID(file_id)  # never a path from outside
-    return Path(settings.VAULT_FILE_DIR) / file_id[:2] / file_id
+    root = arrivals_dir() if arrival else Path(settings.VAULT_FILE_DIR)
+    return root / file_id[:2] / file_id
 
 
 def _file_key(record_key: bytes) -> bytes:
@@ -111,29 +123,93 @@ def _file_key(record_key: bytes) -> bytes:
     return derive(record_key, "file-stream")
 
 
-def store(key: bytes, source: BinaryIO | Iterable[bytes], *, place: str) -> tuple[str, int]:
-    """Encrypt into the file store under a random name; returns (file id, plaintext size). The id is part of
-    the place, so another file of the same record cannot be swapped in under this one's name."""
-    file_id = str(uuid.uuid4())
-    path = file_path(file_id)
+def _midnight() -> float:
+    now = datetime.datetime.now(datetime.UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+
+def _write(path: Path, chunks: Iterable[bytes], *, day_only: bool) -> None:
+    """Write a new file whole or not at all (a partial name, fsync, rename). `day_only`: its times say the day,
+    not the second, and so does its directory's modification time."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     try:
         with partial.open("xb") as sink:
-            size = encrypt_stream(_file_key(key), source, sink, place=f"{place}/{file_id}")
+            for chunk in chunks:
+                sink.write(chunk)
             sink.flush()
             os.fsync(sink.fileno())
+        if day_only:
+            midnight = _midnight()
+            os.utime(partial, (midnight, midnight))
         partial.rename(path)
+        if day_only:
+            os.utime(path.parent, (_midnight(), _midnight()))
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
-    return file_id, size
+
+
+def store(
+    key: bytes, source: BinaryIO | Iterable[bytes], *, place: str, arrival: bool = False
+) -> tuple[str, int]:
+    """Encrypt into the file store under a random name; returns (file id, plaintext size). The id is part of
+    the place, so another file of the same record cannot be swapped in under this one's name. `arrival`: a
+    file from the public face, written to the arrivals directory with times that say only the day."""
+    file_id = str(uuid.uuid4())
+    writer_size = 0
+
+    def encrypted() -> Iterator[bytes]:
+        nonlocal writer_size
+        buffer = _Buffer()
+        writer = StreamWriter(_file_key(key), buffer, place=f"{place}/{file_id}")
+        for piece in _pieces(source):
+            writer.write(piece)
+            yield buffer.take()
+        writer.close()
+        writer_size = writer.size
+        yield buffer.take()
+
+    _write(file_path(file_id, arrival=arrival), encrypted(), day_only=arrival)
+    return file_id, writer_size
+
+
+class _Buffer:
+    """What a StreamWriter wrote since the last take()."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self._parts.append(data)
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+def adopt(file_id: str) -> None:
+    """Staff face: move a file that arrived through the public face into the file store. It is copied, not
+    renamed, so the stored file's change time is the adoption's, not the arrival's; its times say the day."""
+    source = file_path(file_id, arrival=True)
+    target = file_path(file_id)
+    if not source.exists() or target.exists():
+        return
+    with source.open("rb") as handle:
+        _write(target, iter(lambda: handle.read(CHUNK), b""), day_only=True)
+    source.unlink()
 
 
 def read(key: bytes, file_id: str, *, place: str) -> Iterator[bytes]:
-    with file_path(file_id).open("rb") as source:
+    path = file_path(file_id)
+    if not path.exists():
+        path = file_path(file_id, arrival=True)  # not adopted yet
+    with path.open("rb") as source:
         yield from decrypt_stream(_file_key(key), source, place=f"{place}/{file_id}")
 
 
 def remove(file_id: str) -> None:
     file_path(file_id).unlink(missing_ok=True)
+    file_path(file_id, arrival=True).unlink(missing_ok=True)

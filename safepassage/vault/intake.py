@@ -39,7 +39,7 @@ from safepassage.vault.crypto import (
     unseal,
 )
 from safepassage.vault.keyring import VaultError, master_key
-from safepassage.vault.models import ArrivalWrap, DataKey, IntakeKey
+from safepassage.vault.models import ArrivalWrap, DataKey, DataKeyWrap, IntakeKey
 
 logger = logging.getLogger(__name__)
 
@@ -156,8 +156,7 @@ def arrival_key_create(organisation_id: int, *, public_key: bytes | None = None)
     key = secrets.token_bytes(32)
     record_id = uuid.uuid4()
     secret = shredstore.create(str(record_id))  # first, so no record exists without its secret
-    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    row = DataKey.objects.create(pk=record_id, created_at=today)
+    row = DataKey.objects.create(pk=record_id)  # created_at: the day only
     ArrivalWrap.objects.create(
         data_key=row,
         organisation_id=organisation_id,
@@ -176,7 +175,21 @@ def arrivals_adopt(organisation_id: int) -> list[str]:
     adopted: list[uuid.UUID] = []
     with transaction.atomic():
         lock_generation()
-        for row in ArrivalWrap.objects.filter(organisation_id=organisation_id):
+        rows = list(ArrivalWrap.objects.filter(organisation_id=organisation_id))
+        # A sealed box proves nothing about its sender: anyone may seal to the public key. An arrival wrap for a
+        # data key that already has wraps is forged (it would replace the key of an existing record) and goes.
+        wrapped = set(
+            DataKeyWrap.objects.filter(data_key_id__in=[r.data_key_id for r in rows]).values_list(
+                "data_key_id", flat=True
+            )
+        )
+        forged = [r.data_key_id for r in rows if r.data_key_id in wrapped]
+        if forged:
+            logger.error("arrival wraps for data keys that have wraps already were refused: %s", forged)
+            ArrivalWrap.objects.filter(data_key_id__in=forged).delete()
+        for row in rows:
+            if row.data_key_id in wrapped:
+                continue
             try:
                 where, _, key = box.decrypt(bytes(row.sealed)).partition(b"\0")
             except CryptoError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.db import models
@@ -59,11 +60,16 @@ class OrganisationKey(models.Model):
         return f"key of organisation {self.organisation_id} (generation {self.generation})"
 
 
+def start_of_today() -> datetime.datetime:
+    """The day only: a data key's time must not tell when a record, or a request from the public, came in."""
+    return timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class DataKey(models.Model):
     """One sensitive record's key. Its wraps, one per organisation allowed to read, hold the key itself."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(default=start_of_today)
     destroyed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

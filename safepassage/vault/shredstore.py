@@ -45,7 +45,17 @@ class _Store:
             self.connection = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=False)
             for pragma in ("secure_delete = ON", "journal_mode = DELETE", "synchronous = FULL"):
                 self.connection.execute(f"PRAGMA {pragma}")
-        self.connection.execute(_SCHEMA.format(blob="BYTEA" if self.postgres else "BLOB"))
+        if not self._has_table():  # a role that may only insert (the public face's) cannot run DDL
+            self.connection.execute(_SCHEMA.format(blob="BYTEA" if self.postgres else "BLOB"))
+
+    def _has_table(self) -> bool:
+        if self.postgres:
+            found = self.connection.execute("SELECT to_regclass('shred_secret')").fetchone()
+        else:
+            found = self.connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'shred_secret'"
+            ).fetchone()
+        return bool(found and found[0])
 
     def execute(self, sql: str, params: Iterable[object] = ()) -> list[tuple[Any, ...]]:
         cursor = self.connection.execute(sql.replace("?", self.mark), tuple(params))

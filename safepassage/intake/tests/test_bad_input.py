@@ -13,6 +13,7 @@ from django.test import Client
 
 from safepassage.intake.models import HelpRequest, Mailbox, MailboxMessage, Receiver, RequestFile
 from safepassage.intake.tests.test_flow import FORM, challenge_of, codename_of
+from safepassage.vault import files
 from safepassage.vault.models import ArrivalWrap, DataKey
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +103,7 @@ def test_a_file_over_the_size_limit_is_refused_without_being_kept(receiver: Rece
     assert response.status_code == 400
     assert "big.jpg is larger than 1 MB" in response.content.decode()
     assert stored() == before and stored_files() == before_files
-    incoming = Path(settings.VAULT_FILE_DIR) / "incoming"
+    incoming = files.arrivals_dir() / "incoming"
     assert not incoming.exists() or not any(incoming.iterdir())
 
 
@@ -165,7 +166,7 @@ def test_a_sent_form_sent_again_is_not_stored_twice(receiver: Receiver) -> None:
     assert first.status_code == 200
     again = client.post("/help/", data)  # the browser's "send again" after a reload
     assert again.status_code == 429
-    assert "already sent" in again.content.decode()
+    assert "sent already" in again.content.decode()
     assert HelpRequest.objects.count() == 1
 
 

@@ -171,3 +171,37 @@ def test_staff_mark_assign_and_see_possible_duplicates(
     assert "possible duplicate" in alice.get("/requests/?show=closed").content.decode()
     home = alice.get("/home/").content.decode()
     assert "Help requests waiting" in home
+
+
+def test_a_forged_arrival_wrap_cannot_replace_a_records_key_and_a_damaged_field_does_not_break_pages(
+    receivers: dict[str, Receiver], people: dict[str, Any], login: Any
+) -> None:
+    from nacl.public import SealedBox
+
+    from safepassage.vault.intake import intake_public_key
+    from safepassage.vault.models import ArrivalWrap
+
+    submit(Client(), receiver=str(receivers["moscow"].pk))
+    alice = login(people["alice"])
+    assert alice.get("/requests/").status_code == 200  # adopts the arrival
+    request = HelpRequest.objects.get()
+    organisation_id = receivers["moscow"].pk
+    # Anyone may seal to the public key: a forged wrap for the existing record's data key, with a key of theirs.
+    place = f"arrival/{request.data_key_id}/{organisation_id}".encode()
+    ArrivalWrap.objects.create(
+        data_key_id=request.data_key_id,
+        organisation_id=organisation_id,
+        sealed=SealedBox(intake_public_key(organisation_id)).encrypt(place + b"\0" + bytes(32)),
+    )
+    assert alice.get("/requests/").status_code == 200
+    assert not ArrivalWrap.objects.exists()
+    assert "Меня ищут родственники" in alice.get(f"/requests/{request.pk}/").content.decode()
+
+    # A damaged value: the page answers, and says the request cannot be read instead of failing.
+    damaged = bytearray(bytes(request.situation))
+    damaged[-1] ^= 1
+    HelpRequest.objects.filter(pk=request.pk).update(situation=bytes(damaged))
+    page = alice.get(f"/requests/{request.pk}/")
+    assert page.status_code == 200
+    assert "Меня ищут родственники" not in page.content.decode()
+    assert alice.get("/requests/").status_code == 200

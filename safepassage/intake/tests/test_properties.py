@@ -107,7 +107,7 @@ def test_the_form_answers_any_text_with_a_verdict(
 def test_an_upload_comes_back_byte_for_byte_or_is_refused(
     content: bytes, pieces: list[int], settings: Any, tmp_path: Any
 ) -> None:
-    settings.VAULT_FILE_DIR = tmp_path
+    settings.VAULT_ARRIVALS_DIR = str(tmp_path)
     handler = SealingUploadHandler()
     try:
         handler.new_file("attachments", "upload.bin", "image/jpeg", len(content))

@@ -19,7 +19,9 @@ from safepassage.intake.models import HelpRequest, MailboxMessage, Receiver
 from safepassage.intake.tests.test_flow import FORM, challenge_of, codename_of
 from tests.postgres_tools import _connection_args
 
-pytestmark = pytest.mark.django_db
+# Committed, not rolled back: the role's SQL takes table locks (row-level security) that an open test
+# transaction would hold against it.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 SQL = Path(__file__).resolve().parents[3] / "deploy" / "postgresql" / "public-face.sql"
 
@@ -32,7 +34,7 @@ def psql() -> str:
 
 
 @pytest.fixture
-def public_role(db: None) -> Iterator[str]:
+def public_role(transactional_db: None, audit_table_truncatable: None) -> Iterator[str]:
     """The role made by the shipped SQL, run with psql like an operator, under a name of this test's own."""
     if connection.vendor != "postgresql":
         pytest.skip("a PostgreSQL role")
@@ -44,6 +46,8 @@ def public_role(db: None) -> Iterator[str]:
     )
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     yield role
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
     subprocess.run(
         [*command, "-c", f'DROP OWNED BY "{role}"; DROP ROLE "{role}"'],
         capture_output=True,
@@ -53,17 +57,17 @@ def public_role(db: None) -> Iterator[str]:
 
 
 def as_role(role: str) -> None:
-    """From here to the end of the test's transaction, every query runs as the role."""
+    """From here on (until RESET ROLE), every query of this connection runs as the role."""
     with connection.cursor() as cursor:
-        cursor.execute(f'SET LOCAL ROLE "{role}"')
+        cursor.execute(f'SET ROLE "{role}"')
 
 
-def refused(sql: str) -> bool:
+def refused(sql: str, params: tuple[Any, ...] = ()) -> bool:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, params)
     except DatabaseError as exc:
-        return "permission denied" in str(exc)
+        return "permission denied" in str(exc) or "row-level security" in str(exc)
     return False
 
 
@@ -112,3 +116,78 @@ def test_the_requesters_whole_flow_runs_under_the_public_role(
         cursor.execute("RESET ROLE")
     assert HelpRequest.objects.count() == 1
     assert MailboxMessage.objects.filter(direction="in").count() == 1
+
+    # Rows shaped like staff's work are refused, even with every column it may write: a "reply" that would
+    # reach the requester as if from staff, a request that arrives already triaged.
+    request = HelpRequest.objects.get()
+    message = MailboxMessage.objects.get()
+    as_role(public_role)
+    forged_reply = (
+        "INSERT INTO intake_mailboxmessage (id, data_key_id, request_id, number, direction, sent_on, seen, body, "
+        "for_requester) VALUES (gen_random_uuid(), %s, %s, 9, %s, CURRENT_DATE, false, %s, %s)"
+    )
+    for direction, for_requester in [("out", b"sealed to the mailbox"), ("in", b"sealed to the mailbox")]:
+        assert refused(
+            forged_reply, (message.data_key_id, request.pk, direction, b"x" * 40, for_requester)
+        ), f"the public role may insert a {direction} message with a copy for the requester"
+    forged_request = (
+        "INSERT INTO intake_helprequest (id, data_key_id, organisation_id, mailbox_id, received_on, status, urgency, "
+        "triaged, situation, location, region, urgency_given, needs, contact, language) VALUES (gen_random_uuid(), "
+        "%s, %s, %s, CURRENT_DATE, %s, '', false, '', '', '', '', '', '', '')"
+    )
+    assert refused(
+        forged_request, (request.data_key_id, request.organisation_id, request.mailbox_id, "spam")
+    ), "the public role may insert a request marked as spam"
+
+
+def test_in_a_postgresql_shred_store_the_public_face_may_only_add_secrets(
+    settings: Any, audit_table_truncatable: None
+) -> None:
+    """deploy/postgresql/public-face-shred-store.sql: the public face adds a secret for what arrives, and can
+    neither read one nor erase one (which would shred that record for good)."""
+    import psycopg
+
+    from safepassage.vault import shredstore
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL role")
+    suffix = uuid.uuid4().hex[:10]
+    database, role = f"sp_shred_{suffix}", f"sp_public_{suffix}"
+    args, env = _connection_args()
+    db = connection.settings_dict
+    host, port, user = db.get("HOST") or "127.0.0.1", db.get("PORT") or 5432, db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+
+    def run(*command: str, dbname: str = "postgres") -> None:
+        done = subprocess.run(
+            [psql(), *args, "--dbname", dbname, *command], capture_output=True, env=env, check=False
+        )
+        assert done.returncode == 0, done.stderr.decode(errors="replace")
+
+    run("-c", f'CREATE DATABASE "{database}"')
+    try:
+        settings.VAULT_SHRED_STORE = f"postgresql://{user}{password}@{host}:{port}/{database}"
+        shredstore.create("made-by-the-staff-face")  # the staff face's first use makes the table
+        shredstore.close()
+        run(
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-v",
+            f"role={role}",
+            "--quiet",
+            "-f",
+            str(SQL.with_name("public-face-shred-store.sql")),
+            dbname=database,
+        )
+        settings.VAULT_SHRED_STORE = f"postgresql://{role}@{host}:{port}/{database}"
+        assert len(shredstore.create("arrived")) == 32
+        for attempt in (
+            lambda: shredstore.fetch(["made-by-the-staff-face"]),
+            lambda: shredstore.forget("made-by-the-staff-face"),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                attempt()
+    finally:
+        shredstore.close()
+        run("-c", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        run("-c", f'DROP ROLE IF EXISTS "{role}"')

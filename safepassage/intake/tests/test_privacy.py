@@ -142,3 +142,31 @@ def test_a_mailbox_that_writes_too_much_is_told_to_wait(receiver: Receiver) -> N
     assert "intake:limit:mailbox:" in keys, "the local-memory cache holds the counter"
     mailbox = Mailbox.objects.get()
     assert str(mailbox.pk) not in keys and mailbox.pk.hex not in keys
+
+
+def test_a_files_times_say_the_day_and_it_moves_into_the_store_when_staff_adopt_it(
+    receiver: Receiver, people: dict[str, Any], login: Any
+) -> None:
+    import io
+    import os
+
+    from safepassage.vault import files
+
+    upload = io.BytesIO(b"%PDF-1.4\n" + bytes(5000))
+    upload.name = "statement.pdf"
+    page = Client().get("/help/").content.decode()
+    sent = Client().post("/help/", {**FORM, "challenge": challenge_of(page), "attachments": [upload]})
+    codename_of(sent)
+    row = RequestFile.objects.get()
+    waiting = files.file_path(row.file_id, arrival=True)
+    midnight = (
+        datetime.datetime.now(datetime.UTC).replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    )
+    assert waiting.exists() and not files.file_path(row.file_id).exists()
+    assert os.stat(waiting).st_mtime == midnight and os.stat(waiting).st_atime == midnight
+    assert os.stat(waiting.parent).st_mtime == midnight
+
+    login(people["alice"]).get("/requests/")  # adopts what arrived
+    stored = files.file_path(row.file_id)
+    assert stored.exists() and not waiting.exists()
+    assert os.stat(stored).st_mtime == midnight and os.stat(stored.parent).st_mtime == midnight

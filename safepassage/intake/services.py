@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.core.exceptions import ValidationError
@@ -43,6 +43,7 @@ from safepassage.vault.fields import opened
 from safepassage.vault.intake import arrival_day, arrivals_adopt
 
 logger = logging.getLogger(__name__)
+M = TypeVar("M")
 
 
 # What storing can fail with beyond the database: a full disk (files), the shred store (SQLite or PostgreSQL).
@@ -225,9 +226,18 @@ def mailbox_read(codename: str) -> MailboxView | None:
     return MailboxView(str(request.mailbox_id), request.received_on, entries)
 
 
-def _next_number(request_id: uuid.UUID) -> int:
-    last = MailboxMessage.objects.filter(request_id=request_id).aggregate(n=Max("number"))["n"]
-    return (last or 0) + 1
+def _numbered(request_id: uuid.UUID, write: Callable[[int], M]) -> M:
+    """write(number) in one transaction, with the thread's next message number. Two messages at once may take
+    the same number: the unique constraint refuses the later one, which tries again."""
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                last = MailboxMessage.objects.filter(request_id=request_id).aggregate(n=Max("number"))["n"]
+                return write((last or 0) + 1)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def message_send(mailbox_id: str, body: str, uploads: list[IncomingFile]) -> None:
@@ -238,26 +248,21 @@ def message_send(mailbox_id: str, body: str, uploads: list[IncomingFile]) -> Non
             upload.discard()
         raise ValidationError(_("This mailbox no longer exists."))
     stored: list[str] = []
+
+    def write(number: int) -> MailboxMessage:
+        _remove(stored)  # an attempt before this one was refused: its files go
+        stored.clear()
+        message = MailboxMessage(
+            request=request, number=number, direction=MailboxMessage.Direction.IN, sent_on=arrival_day()
+        )
+        message.seal_on_arrival(request.organisation_id)
+        message.body = body
+        message.save()
+        _store_files(request, request.organisation_id, uploads, message, stored)
+        return message
+
     try:
-        for attempt in range(3):
-            try:
-                with transaction.atomic():
-                    message = MailboxMessage(
-                        request=request,
-                        number=_next_number(request.pk),
-                        direction=MailboxMessage.Direction.IN,
-                        sent_on=arrival_day(),
-                    )
-                    message.seal_on_arrival(request.organisation_id)
-                    message.body = body
-                    message.save()
-                    _store_files(request, request.organisation_id, uploads, message, stored)
-                break
-            except IntegrityError:  # two messages at once took the same number
-                _remove(stored)
-                stored.clear()
-                if attempt == 2:
-                    raise
+        _numbered(request.pk, write)
     except BaseException:
         _remove(stored)
         raise
@@ -321,32 +326,29 @@ def request_opened(actor: User, request: HelpRequest) -> None:
 
 def request_reply(actor: User, request: HelpRequest, body: str) -> MailboxMessage:
     """A reply: sealed for the organisation (the staff's copy) and to the mailbox (the requester's copy)."""
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                message = MailboxMessage(
-                    request=request,
-                    number=_next_number(request.pk),
-                    direction=MailboxMessage.Direction.OUT,
-                    sent_on=arrival_day(),
-                    author=actor,
-                    seen=True,
-                )
-                message.seal_for([request.organisation_id])
-                message.body = body
-                mailbox_public = PublicKey(bytes(Mailbox.objects.get(pk=request.mailbox_id).public_key))
-                message.for_requester = SealedBox(mailbox_public).encrypt(
-                    _reply_place(message.pk) + b"\0" + body.encode()
-                )
-                message.save()
-                if request.status == RequestStatus.NEW:
-                    HelpRequest.objects.filter(pk=request.pk).update(status=RequestStatus.OPEN)
-                _audit(actor, "intake.request.reply", request)
-                return message
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+
+    def write(number: int) -> MailboxMessage:
+        message = MailboxMessage(
+            request=request,
+            number=number,
+            direction=MailboxMessage.Direction.OUT,
+            sent_on=arrival_day(),
+            author=actor,
+            seen=True,
+        )
+        message.seal_for([request.organisation_id])
+        message.body = body
+        mailbox_public = PublicKey(bytes(Mailbox.objects.get(pk=request.mailbox_id).public_key))
+        message.for_requester = SealedBox(mailbox_public).encrypt(
+            _reply_place(message.pk) + b"\0" + body.encode()
+        )
+        message.save()
+        if request.status == RequestStatus.NEW:
+            HelpRequest.objects.filter(pk=request.pk).update(status=RequestStatus.OPEN)
+        _audit(actor, "intake.request.reply", request)
+        return message
+
+    return _numbered(request.pk, write)
 
 
 _MARKS = {

@@ -13,7 +13,9 @@ from django.utils import timezone
 _IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 # Loose IPv6: at least two colon groups of hex, with or without "::".
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])")
-_USER_AGENT = re.compile(r"Mozilla/\d[^\"]*|(?:curl|Wget|python-requests|python-httpx)/[\w.]+")
+_USER_AGENT = re.compile(
+    r"(?:Mozilla|Opera|Dalvik)/\d[^\"]*|(?:curl|Wget|okhttp|python-requests|python-httpx)/[\w.]+"
+)
 
 # Request headers that carry who the client is; removed before any view or library sees them.
 CLIENT_HEADERS = (
@@ -41,6 +43,13 @@ class PrivacyLogFilter(logging.Filter):
     """Rewrites every record's message without addresses or user agents."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "gunicorn.access" and isinstance(record.args, dict):
+            # An access line says what was asked and answered, nothing of who asked: not the address, the
+            # agent, the referrer or the query (gunicorn's atoms: m method, U path, s status).
+            atoms = record.args
+            record.msg = f"{atoms.get('m', '-')} {atoms.get('U', '-')} {atoms.get('s', '-')}"
+            record.args = ()
+            return True
         try:
             message = record.getMessage()
         except Exception:  # a broken format string must not hide the record

@@ -65,3 +65,25 @@ def test_views_never_see_the_address(db: None) -> None:
     ClientPseudonymMiddleware(view)(request)
     assert "REMOTE_ADDR" not in seen and "HTTP_USER_AGENT" not in seen
     assert ADDRESS not in seen["client_key"] and len(seen["client_key"]) == 32
+
+
+def test_an_access_line_says_what_was_asked_and_nothing_of_who_asked(log_output: io.StringIO) -> None:
+    """gunicorn's access log hands its fields to the logger; whatever the format, only method, path and status
+    are written. And user agents that do not start like a browser's are recognised too."""
+    atoms = {
+        "h": ADDRESS,
+        "a": "Dalvik/2.1.0 (Linux; U; Android 11; SM-A125F Build/RP1A)",
+        "f": "https://example.org/?from=somewhere",
+        "r": "POST /help/?lang=ru HTTP/1.1",
+        "m": "POST",
+        "U": "/help/",
+        "q": "lang=ru",
+        "s": "200",
+        "t": "[02/Dec/2026:18:07:22 +0000]",
+    }
+    logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s "%(f)s" "%(a)s" %(t)s', atoms)
+    logging.getLogger("safepassage.test").warning("agent %s", "Dalvik/2.1.0 (Linux; U; Android 11; SM-A125F)")
+    output = log_output.getvalue()
+    assert "POST /help/ 200" in output
+    for leaked in (ADDRESS, "SM-A125F", "example.org", "18:07:22", "lang=ru"):
+        assert leaked not in output, leaked

@@ -15,7 +15,7 @@ from safepassage.accounts.roles import Action, role_grants
 from safepassage.audit.services import audit_record
 from safepassage.intake.access import requests_for_user
 from safepassage.intake.models import WAITING, HelpRequest, MailboxMessage, Need, Region, RequestFile, Urgency
-from safepassage.intake.services import triage_arrivals
+from safepassage.intake.services import same_contact, triage_arrivals
 from safepassage.vault.fields import Opened, opened, with_keys
 from safepassage.vault.intake import arrival_day
 from safepassage.vault.keyring import is_sealed
@@ -184,13 +184,20 @@ def request_detail(user: User, request: HelpRequest) -> Detail:
         with_keys(RequestFile.objects.filter(request=request), organisation_id), organisation_id
     )
     duplicates: list[HelpRequest] = []
-    if request.contact_index is not None:
-        duplicates = list(
+    if request.contact_index is not None and view.contact:
+        # The index narrows to a few candidates (it is truncated on purpose); their contacts confirm.
+        candidates = list(
             HelpRequest.objects.filter(organisation_id=organisation_id, contact_index=request.contact_index)
             .exclude(pk=request.pk)
-            .only("pk", "received_on", "status")
+            .only("pk", "data_key_id", "received_on", "status", "contact")
             .order_by("received_on")
         )
+        confirmed = {
+            other.record.pk
+            for other in opened(candidates, organisation_id)
+            if other.available and same_contact(view.contact, other.contact)
+        }
+        duplicates = [other for other in candidates if other.pk in confirmed]
     return Detail(
         request=view,
         needs=need_labels(view.needs),

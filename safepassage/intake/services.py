@@ -36,6 +36,7 @@ from safepassage.intake.models import (
     RoutingRule,
 )
 from safepassage.intake.uploads import IncomingFile
+from safepassage.lib.normalise import contact_handle, phone_e164
 from safepassage.vault import files
 from safepassage.vault.blind import blind_index
 from safepassage.vault.crypto import Undecryptable
@@ -278,6 +279,23 @@ def _audit(actor: User, action: str, request: HelpRequest) -> None:
     audit_record(actor=actor, action=action, organisation_id=request.organisation_id, obj=request)
 
 
+def contact_index(contact: str) -> int | None:
+    """The blind index of a contact, for duplicate hints: a phone number's, else an e-mail's or handle's."""
+    if not contact:
+        return None
+    return blind_index("phone", contact) or blind_index("contact", contact)
+
+
+def same_contact(first: str, second: str) -> bool:
+    """Whether two contacts are one (after the indexes' normalisation): confirms a hint, which a truncated
+    index gives for a few unrelated contacts too."""
+    for normalise in (phone_e164, contact_handle):
+        one = normalise(first)
+        if one:
+            return one == normalise(second)
+    return False
+
+
 def triage_arrivals(organisation_id: int) -> int:
     """Unsealed: adopt what arrived for the organisation, then fill the plain working columns of new requests
     (urgency, the contact's blind index for duplicates). Returns how many requests were triaged."""
@@ -303,7 +321,7 @@ def triage_arrivals(organisation_id: int) -> int:
             if not view.available:
                 continue
             urgency = view.urgency_given
-            index = blind_index("phone", view.contact) if view.contact else None
+            index = contact_index(view.contact)
             HelpRequest.objects.filter(pk=request.pk).update(
                 urgency=urgency, contact_index=index, triaged=True
             )

@@ -71,6 +71,18 @@ def phone_e164(number: str, default_region: str = "RU") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+def contact_handle(text: str) -> str:
+    """An e-mail address or a messenger handle as one spelling (case and spaces do not matter; t.me/name and
+    @name are one), or "" for anything else (phone numbers are phone_e164's)."""
+    handle = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).casefold()
+    link = re.fullmatch(r"(?:https?://)?(?:t\.me|telegram\.me)/([a-z0-9_]{4,})/?", handle)
+    if link:
+        return "@" + link[1]
+    if re.fullmatch(r"@[a-z0-9_]{4,}", handle) or re.fullmatch(r"[^@]+@[^@]+\.[a-z]{2,}", handle):
+        return handle
+    return ""
+
+
 def birth_year(value: int | str) -> str:
     """Four digits between 1900 and 2100, or ""."""
     text = str(value).strip()

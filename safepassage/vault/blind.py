@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from safepassage.lib.normalise import birth_year, name_family, phone_e164
+from safepassage.lib.normalise import birth_year, contact_handle, name_family, phone_e164
 from safepassage.vault.keys import derive, vault_root
 
 
@@ -50,6 +50,7 @@ INDEXES = {
     for index in [
         BlindIndex("name", 100_000, name_family),
         BlindIndex("phone", 100_000, phone_e164),
+        BlindIndex("contact", 100_000, contact_handle),
         BlindIndex("birth_year", 100_000, birth_year),
         BlindIndex("name_birth_year", 100_000, _name_and_birth_year),
     ]

@@ -205,3 +205,30 @@ def test_a_forged_arrival_wrap_cannot_replace_a_records_key_and_a_damaged_field_
     assert page.status_code == 200
     assert "Меня ищут родственники" not in page.content.decode()
     assert alice.get("/requests/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        ("@Mahmud_2017", "t.me/mahmud_2017", True),
+        ("Mahmud.K@Proton.me ", "mahmud.k@proton.me", True),
+        ("+7 916 555-01-23", "8 (916) 555 01 23", True),
+        ("@mahmud_2017", "@mahmud_2018", False),
+        ("+7 916 555-01-23", "@mahmud_2017", False),
+    ],
+)
+def test_duplicates_are_found_by_any_kind_of_contact_and_confirmed_on_the_request_page(
+    receivers: dict[str, Receiver], people: dict[str, Any], login: Any, first: str, second: str, same: bool
+) -> None:
+    from safepassage.intake.services import contact_index
+
+    submit(Client(), receiver=str(receivers["moscow"].pk), contact=first)
+    submit(Client(), receiver=str(receivers["moscow"].pk), contact=second)
+    alice = login(people["alice"])
+    inbox = alice.get("/requests/").content.decode()
+    assert (inbox.count("possible duplicate") == 2) == same
+    assert (contact_index(first) == contact_index(second)) == same
+    older = HelpRequest.objects.order_by("received_on", "pk").first()
+    assert older is not None
+    page = alice.get(f"/requests/{older.pk}/").content.decode()
+    assert ("Possible duplicate" in page) == same

@@ -137,3 +137,16 @@ def test_a_found_proof_of_work_is_accepted_and_a_wrong_one_is_not_always(bits: i
     proof = next(str(n) for n in range(100_000) if floods.solves(challenge, str(n), bits))
     assert floods.solves(challenge, proof, bits)
     assert not floods.solves(challenge, proof, 257)
+
+
+@given(text=st.text(max_size=80), handle=st.from_regex(r"[A-Za-z0-9_]{4,20}", fullmatch=True))
+def test_a_contact_normalises_to_one_spelling_or_to_nothing(text: str, handle: str) -> None:
+    from safepassage.lib.normalise import contact_handle
+
+    value = contact_handle(text)
+    assert value == "" or (value == value.casefold() and " " not in value)
+    assert (
+        contact_handle(f" @{handle} ")
+        == contact_handle(f"https://t.me/{handle.upper()}/")
+        == f"@{handle.lower()}"
+    )

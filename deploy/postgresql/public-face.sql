@@ -13,6 +13,8 @@
 -- then give the role a password (\password safepassage_public) and start the public face with
 -- SAFEPASSAGE_FACE=public and a DATABASE_URL that logs in as this role.
 
+\set ON_ERROR_STOP on
+
 -- PostgreSQL 15 or newer: before 15, every role may create objects in schema public, which a REVOKE from
 -- this role alone does not take back.
 DO $$ BEGIN
@@ -24,7 +26,8 @@ END $$;
 SELECT format('CREATE ROLE %I LOGIN', :'role')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'role') \gexec
 
--- Nothing but what follows, whatever was granted before.
+-- Nothing but what follows, whatever was granted before (temporary tables included).
+SELECT format('REVOKE TEMPORARY ON DATABASE %I FROM %I', current_database(), :'role') \gexec
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"role";
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM :"role";
 REVOKE CREATE ON SCHEMA public FROM :"role";
@@ -57,12 +60,30 @@ CREATE POLICY every_row ON intake_mailboxmessage AS PERMISSIVE FOR ALL TO PUBLIC
 SELECT format('DROP POLICY IF EXISTS %I ON intake_helprequest', 'as_sent_by_' || :'role') \gexec
 SELECT format(
     'CREATE POLICY %I ON intake_helprequest AS RESTRICTIVE FOR INSERT TO %I WITH CHECK ('
-    'status = %L AND NOT triaged AND urgency = %L AND assignee_id IS NULL AND contact_index IS NULL)',
+    'status = %L AND NOT triaged AND urgency = %L AND assignee_id IS NULL AND contact_index IS NULL'
+    ' AND received_on BETWEEN CURRENT_DATE - 1 AND CURRENT_DATE'
+    ' AND organisation_id IN (SELECT organisation_id FROM intake_receiver WHERE accepting))',
     'as_sent_by_' || :'role', :'role', 'new', ''
 ) \gexec
 SELECT format('DROP POLICY IF EXISTS %I ON intake_mailboxmessage', 'as_sent_by_' || :'role') \gexec
 SELECT format(
     'CREATE POLICY %I ON intake_mailboxmessage AS RESTRICTIVE FOR INSERT TO %I WITH CHECK ('
-    'direction = %L AND for_requester IS NULL AND author_id IS NULL AND NOT seen)',
+    'direction = %L AND for_requester IS NULL AND author_id IS NULL AND NOT seen'
+    ' AND sent_on BETWEEN CURRENT_DATE - 1 AND CURRENT_DATE AND number BETWEEN 1 AND 100000)',
     'as_sent_by_' || :'role', :'role', 'in'
+) \gexec
+-- A file: one of the kinds the form takes, under a file id as the file store names them, of a size the form
+-- allows, attached to the request or to one of its requester's messages.
+ALTER TABLE intake_requestfile ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS every_row ON intake_requestfile;
+CREATE POLICY every_row ON intake_requestfile AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true);
+SELECT format('DROP POLICY IF EXISTS %I ON intake_requestfile', 'as_sent_by_' || :'role') \gexec
+SELECT format(
+    'CREATE POLICY %I ON intake_requestfile AS RESTRICTIVE FOR INSERT TO %I WITH CHECK ('
+    'kind IN (%L, %L, %L, %L, %L) AND size BETWEEN 1 AND 1073741824'
+    ' AND file_id ~ %L'
+    ' AND (message_id IS NULL OR EXISTS (SELECT FROM intake_mailboxmessage m'
+    ' WHERE m.id = message_id AND m.request_id = intake_requestfile.request_id AND m.direction = %L)))',
+    'as_sent_by_' || :'role', :'role', 'jpg', 'png', 'webp', 'heic', 'pdf',
+    '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', 'in'
 ) \gexec

@@ -65,7 +65,8 @@ class Verdict(enum.Enum):
     ACCEPTED = "accepted"
     WAIT = "wait"  # without a solved puzzle, the challenge is not old enough yet
     BUSY = "busy"  # the slower path's budget for this minute is spent
-    SPENT = "spent"  # already used, or too old, or not ours
+    SPENT = "spent"  # already used, or not ours
+    EXPIRED = "expired"  # the form was open more than an hour
     STALE = "stale"  # made before the proof of work was switched on or made harder
 
 
@@ -81,6 +82,8 @@ def challenge_check(
     or made harder) must be taken again."""
     try:
         data = signing.loads(challenge, salt=_SALT, max_age=CHALLENGE_MAX_AGE)
+    except signing.SignatureExpired:
+        return Verdict.EXPIRED, 0
     except signing.BadSignature:
         return Verdict.SPENT, 0
     if int(data["b"]) < bits:

@@ -50,6 +50,11 @@ def _file_problem(upload: IncomingFile) -> str:
             "You can send at most %(count)d files.",
             settings.INTAKE_MAX_FILES,
         ) % {"count": settings.INTAKE_MAX_FILES}
+    if upload.problem == "storage":
+        return str(
+            _("%(name)s could not be received right now. Send without it, or try again later.")
+            % {"name": name}
+        )
     if upload.problem == "empty":
         return str(_("%(name)s is empty.") % {"name": name})
     return str(_("%(name)s is not a photo (JPEG, PNG, WebP, HEIC) or a PDF document.") % {"name": name})

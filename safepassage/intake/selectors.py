@@ -7,8 +7,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.utils import translation
 
 from safepassage.accounts.models import Membership, User
 from safepassage.accounts.roles import Action, role_grants
@@ -167,6 +169,7 @@ class Detail:
     duplicates: list[HelpRequest]
     people: list[tuple[int, str]]
     region: str
+    language: str
 
 
 def request_detail(user: User, request: HelpRequest) -> Detail:
@@ -206,7 +209,16 @@ def request_detail(user: User, request: HelpRequest) -> Detail:
         duplicates=duplicates,
         people=triage_people(organisation_id),
         region=str(dict(Region.choices).get(view.region, "")) if view.region else "",
+        language=_language_name(view.language),
     )
+
+
+def _language_name(code: str) -> str:
+    """The language a request was written in, in that language; "" for a code we do not know (it arrived
+    from the public, so it may be anything)."""
+    if code not in dict(settings.LANGUAGES):
+        return ""
+    return str(translation.get_language_info(code)["name_local"])
 
 
 def triage_people(organisation_id: int) -> list[tuple[int, str]]:

@@ -34,6 +34,7 @@ from safepassage.intake.models import (
     RequestFile,
     RequestStatus,
     RoutingRule,
+    Urgency,
 )
 from safepassage.intake.uploads import IncomingFile
 from safepassage.lib.normalise import contact_handle, phone_e164
@@ -42,6 +43,7 @@ from safepassage.vault.blind import blind_index
 from safepassage.vault.crypto import Undecryptable
 from safepassage.vault.fields import opened
 from safepassage.vault.intake import arrival_day, arrivals_adopt
+from safepassage.vault.models import ArrivalWrap
 
 logger = logging.getLogger(__name__)
 M = TypeVar("M")
@@ -296,36 +298,46 @@ def same_contact(first: str, second: str) -> bool:
     return False
 
 
-def triage_arrivals(organisation_id: int) -> int:
-    """Unsealed: adopt what arrived for the organisation, then fill the plain working columns of new requests
-    (urgency, the contact's blind index for duplicates). Returns how many requests were triaged."""
-    adopted = arrivals_adopt(organisation_id)
-    if adopted:  # their files move from the arrivals directory into the file store
+TRIAGE_BATCH = 200
+
+
+def triage_arrivals(organisation_id: int, *, batches: int | None = 2) -> int:
+    """Unsealed: adopt what arrived for the organisation (its files move into the file store), then fill the
+    plain working columns of new requests (urgency, the contact's blind index for duplicates). A page does a
+    bounded part (`batches`); `safepassage intake adopt` does all. Returns how many requests were triaged.
+    What arrived is untrusted: a value out of place is ignored, a file that will not move is logged."""
+    adopted = arrivals_adopt(organisation_id, batches=batches)
+    if adopted:
         adopted_ids = [uuid.UUID(data_key_id) for data_key_id in adopted]
         for file_id in RequestFile.objects.filter(data_key_id__in=adopted_ids).values_list(
             "file_id", flat=True
         ):
-            files.adopt(file_id)
-    pending = list(
-        HelpRequest.objects.filter(organisation_id=organisation_id, triaged=False).only(
-            "pk", "data_key_id", "urgency_given", "contact", "organisation_id"
-        )
-    )
-    if not pending:
-        return 0
-    views = {str(v.record.pk): v for v in opened(pending, organisation_id)}
+            try:
+                files.adopt(file_id)
+            except (OSError, ValueError):
+                logger.exception("an arrived file could not be moved into the file store")
     triaged = 0
-    with transaction.atomic():
-        for request in pending:
-            view = views[str(request.pk)]
-            if not view.available:
-                continue
-            urgency = view.urgency_given
-            index = contact_index(view.contact)
-            HelpRequest.objects.filter(pk=request.pk).update(
-                urgency=urgency, contact_index=index, triaged=True
-            )
-            triaged += 1
+    done = 0
+    while batches is None or done < batches:
+        done += 1
+        pending = list(
+            HelpRequest.objects.filter(organisation_id=organisation_id, triaged=False)
+            .exclude(data_key_id__in=ArrivalWrap.objects.values("data_key_id"))  # not adopted yet
+            .only("pk", "data_key_id", "urgency_given", "contact", "organisation_id")[:TRIAGE_BATCH]
+        )
+        if not pending:
+            break
+        views = {str(v.record.pk): v for v in opened(pending, organisation_id)}
+        with transaction.atomic():
+            for request in pending:
+                view = views[str(request.pk)]
+                urgency = view.urgency_given if view.available else ""
+                HelpRequest.objects.filter(pk=request.pk).update(
+                    urgency=urgency if urgency in Urgency.values else "",
+                    contact_index=contact_index(view.contact) if view.available else None,
+                    triaged=True,  # also when it cannot be read: tried once, not at every page
+                )
+                triaged += 1
     return triaged
 
 

@@ -10,6 +10,7 @@ What a file is comes from its first bytes (filetype), never from its name or the
 
 from __future__ import annotations
 
+import logging
 import secrets
 import tempfile
 import uuid
@@ -32,6 +33,7 @@ ALLOWED_KINDS = {
     "pdf": "application/pdf",
 }
 _SNIFF_BYTES = 262  # what filetype reads
+logger = logging.getLogger(__name__)
 
 
 class IncomingFile(UploadedFile[bytes]):
@@ -90,10 +92,15 @@ class SealingUploadHandler(FileUploadHandler):
         self.sealed: IO[bytes] | None = None
         self.writer: files.StreamWriter | None = None
         if not self.problem:
-            directory = files.arrivals_dir() / "incoming"
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self.sealed = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (closed by IncomingFile)
-            self.writer = files.StreamWriter(self.key, self.sealed, place=self.place)
+            try:
+                directory = files.arrivals_dir() / "incoming"
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                self.sealed = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 (closed by IncomingFile)
+                self.writer = files.StreamWriter(self.key, self.sealed, place=self.place)
+            except OSError:
+                logger.exception("an upload could not be received")
+                self.problem = "storage"
+                self._drop()
         raise StopFutureHandlers()
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
@@ -106,7 +113,12 @@ class SealingUploadHandler(FileUploadHandler):
             self.problem = "too_big"
             self._drop()
             return None
-        self.writer.write(raw_data)
+        try:
+            self.writer.write(raw_data)
+        except OSError:  # a full disk: the form says so, with the text kept
+            logger.exception("an upload could not be received")
+            self.problem = "storage"
+            self._drop()
         return None
 
     def _drop(self) -> None:
@@ -125,9 +137,14 @@ class SealingUploadHandler(FileUploadHandler):
         if problem:
             self._drop()
         elif self.writer is not None:
-            self.writer.close()
-            assert self.sealed is not None
-            self.sealed.flush()
+            try:
+                self.writer.close()
+                assert self.sealed is not None
+                self.sealed.flush()
+            except OSError:
+                logger.exception("an upload could not be received")
+                problem = "storage"
+                self._drop()
         return IncomingFile(
             name=self.file_name or "",
             size=self.size,

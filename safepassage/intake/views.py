@@ -85,10 +85,29 @@ def _requester_face(view: Any) -> Any:
         if request.method == "POST" and _cross_site(request):
             return _public(request, "403.html", {"base": "intake/base.html", "public": True}, status=403)
         request.upload_handlers = [SealingUploadHandler(request)]
-        response: HttpResponse = view(request, *args, **kwargs)
+        if request.method != "POST":
+            response: HttpResponse = view(request, *args, **kwargs)
+            return response
+        try:
+            response = view(request, *args, **kwargs)
+        except Exception:  # the database, the cache or the disk failed where no form could say so
+            logger.exception("a requester's POST failed")
+            _discard_uploads(request)
+            return _public(request, "intake/unavailable.html", {"kept": _kept_text(request)}, status=503)
         return response
 
     return csrf_exempt(wrapped)
+
+
+_KEPT_FIELDS = ("situation", "location", "contact", "body", "draft")
+
+
+def _kept_text(request: HttpRequest) -> list[str]:
+    """What the requester wrote, to show back when nothing could be stored (never the codename)."""
+    try:
+        return [request.POST[name] for name in _KEPT_FIELDS if request.POST.get(name)]
+    except Exception:  # the body itself could not be read
+        return []
 
 
 def _language() -> str:
@@ -104,6 +123,9 @@ _CHALLENGE_ANSWERS = {
         "request with a new codename."
     ),
     floods.Verdict.STALE: gettext_lazy("Please press Send again. Nothing was sent yet."),
+    floods.Verdict.EXPIRED: gettext_lazy(
+        "The form was open a long time, so nothing was sent yet. Your text is still here: press Send again."
+    ),
     floods.Verdict.BUSY: gettext_lazy(
         "Many people are writing right now. Nothing was sent yet: please wait a minute and press Send again."
     ),

@@ -8,7 +8,9 @@ Memory stays flat whatever the size: one chunk in, one chunk out.
 from __future__ import annotations
 
 import datetime
+import logging
 import os
+import stat
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,6 +21,8 @@ from nacl import bindings as sodium
 
 from safepassage.vault.crypto import Undecryptable
 from safepassage.vault.keys import derive
+
+logger = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
 MAGIC = b"SPF1"
@@ -190,23 +194,71 @@ class _Buffer:
         return data
 
 
+def _max_arrival() -> int:
+    """The largest file that can arrive, encrypted: the upload limit, plus a tag per 64 KiB chunk and a header."""
+    plain = int(getattr(settings, "INTAKE_MAX_FILE_MB", 10)) * 1024 * 1024
+    return plain + (plain // CHUNK + 1) * _ABYTES + len(MAGIC) + _HEADER
+
+
+def _open_arrival(file_id: str) -> BinaryIO | None:
+    """The arrival's file, opened without following any symbolic link (neither the file nor its directory),
+    and only if it is a plain file of a sane size that starts like one of ours; else None. The public face
+    can write here: a link to a key file, a FIFO or /dev/zero must not be read."""
+    uuid.UUID(file_id)
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
+    try:
+        directory = os.open(arrivals_dir() / file_id[:2], os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fd = os.open(file_id, flags, dir_fd=directory)
+    except OSError:
+        return None
+    finally:
+        os.close(directory)
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1 or info.st_size > _max_arrival():
+        os.close(fd)
+        return None
+    os.set_blocking(fd, True)
+    handle = os.fdopen(fd, "rb")
+    if handle.read(len(MAGIC)) != MAGIC:
+        handle.close()
+        return None
+    handle.seek(0)
+    return handle
+
+
 def adopt(file_id: str) -> None:
     """Staff face: move a file that arrived through the public face into the file store. It is copied, not
-    renamed, so the stored file's change time is the adoption's, not the arrival's; its times say the day."""
+    renamed, so the stored file's change time is the adoption's, not the arrival's; its times say the day.
+    Anything in the arrivals directory that is not a plain file of ours is removed, never read."""
     source = file_path(file_id, arrival=True)
     target = file_path(file_id)
-    if not source.exists() or target.exists():
+    if target.exists():
+        source.unlink(missing_ok=True)  # copied before a crash, not yet removed
         return
-    with source.open("rb") as handle:
+    handle = _open_arrival(file_id)
+    if handle is None:
+        if source.is_symlink() or source.exists():
+            logger.error("an arrival that is not a plain file of ours was removed: %s", file_id)
+            source.unlink(missing_ok=True)
+        return
+    with handle:
+        target.with_suffix(".partial").unlink(missing_ok=True)  # left by a copy that was killed
         _write(target, iter(lambda: handle.read(CHUNK), b""), day_only=True)
-    source.unlink()
+    source.unlink(missing_ok=True)
 
 
 def read(key: bytes, file_id: str, *, place: str) -> Iterator[bytes]:
     path = file_path(file_id)
-    if not path.exists():
-        path = file_path(file_id, arrival=True)  # not adopted yet
-    with path.open("rb") as source:
+    try:
+        source: BinaryIO | None = path.open("rb")
+    except FileNotFoundError:
+        source = _open_arrival(file_id)  # not adopted yet
+    if source is None:
+        raise Undecryptable("the file is gone")
+    with source:
         yield from decrypt_stream(_file_key(key), source, place=f"{place}/{file_id}")
 
 

@@ -165,43 +165,60 @@ def arrival_key_create(organisation_id: int, *, public_key: bytes | None = None)
     return row, record_key(key, secret)
 
 
-def arrivals_adopt(organisation_id: int) -> list[str]:
-    """Staff face, unsealed: every arrival sealed to the organisation becomes an ordinary wrap under its
-    organisation key, and the sealed copy is deleted. Returns the adopted data key ids. One that does not open
-    (damaged) is logged and left for an operator rather than taking the inbox down."""
-    if not ArrivalWrap.objects.filter(organisation_id=organisation_id).exists():
-        return []
-    box = SealedBox(_private_key(organisation_id))
-    adopted: list[uuid.UUID] = []
-    with transaction.atomic():
-        lock_generation()
-        rows = list(ArrivalWrap.objects.filter(organisation_id=organisation_id))
-        # A sealed box proves nothing about its sender: anyone may seal to the public key. An arrival wrap for a
-        # data key that already has wraps is forged (it would replace the key of an existing record) and goes.
-        wrapped = set(
-            DataKeyWrap.objects.filter(data_key_id__in=[r.data_key_id for r in rows]).values_list(
-                "data_key_id", flat=True
-            )
+ADOPT_BATCH = 200
+
+
+def arrivals_adopt(organisation_id: int, *, batches: int | None = 2) -> list[str]:
+    """Staff face, unsealed: arrivals sealed to the organisation become ordinary wraps under its organisation
+    key, and the sealed copies are deleted. In batches of ADOPT_BATCH, one short transaction each, at most
+    `batches` of them (None: all), so a flood of arrivals never holds the vault row's lock for long or outgrows
+    a page's time: a page adopts a little, `safepassage intake adopt` the rest. Returns the adopted data key
+    ids. One that does not open (damaged) is logged and left for an operator."""
+    adopted: list[str] = []
+    done = 0
+    skip: set[uuid.UUID] = set()  # damaged ones, left in place
+    while batches is None or done < batches:
+        rows = list(
+            ArrivalWrap.objects.filter(organisation_id=organisation_id)
+            .exclude(data_key_id__in=skip)
+            .order_by("data_key_id")[:ADOPT_BATCH]
         )
-        forged = [r.data_key_id for r in rows if r.data_key_id in wrapped]
-        if forged:
-            logger.error("arrival wraps for data keys that have wraps already were refused: %s", forged)
-            ArrivalWrap.objects.filter(data_key_id__in=forged).delete()
-        for row in rows:
-            if row.data_key_id in wrapped:
-                continue
-            try:
-                where, _, key = box.decrypt(bytes(row.sealed)).partition(b"\0")
-            except CryptoError:
-                logger.error("an arrival wrap does not open (damaged): data key %s", row.data_key_id)
-                continue
-            if not hmac.compare_digest(where, _arrival_place(row.data_key_id, organisation_id)):
-                logger.error("an arrival wrap was sealed for another place: data key %s", row.data_key_id)
-                continue
-            data_key_wrap(row.data_key_id, organisation_id, key)
-            adopted.append(row.data_key_id)
-        ArrivalWrap.objects.filter(organisation_id=organisation_id, data_key_id__in=adopted).delete()
-    return [str(data_key_id) for data_key_id in adopted]
+        if not rows:
+            break
+        done += 1
+        box = SealedBox(_private_key(organisation_id))
+        batch: list[uuid.UUID] = []
+        with transaction.atomic():
+            lock_generation()
+            # A sealed box proves nothing about its sender: anyone may seal to the public key. An arrival wrap
+            # for a data key that has wraps already is forged (it would replace an existing record's key).
+            wrapped = set(
+                DataKeyWrap.objects.filter(data_key_id__in=[r.data_key_id for r in rows]).values_list(
+                    "data_key_id", flat=True
+                )
+            )
+            forged = [r.data_key_id for r in rows if r.data_key_id in wrapped]
+            if forged:
+                logger.error("arrival wraps for data keys that have wraps already were refused: %s", forged)
+                ArrivalWrap.objects.filter(data_key_id__in=forged).delete()
+            for row in rows:
+                if row.data_key_id in wrapped:
+                    continue
+                try:
+                    where, _, key = box.decrypt(bytes(row.sealed)).partition(b"\0")
+                except CryptoError:
+                    logger.error("an arrival wrap does not open (damaged): data key %s", row.data_key_id)
+                    skip.add(row.data_key_id)
+                    continue
+                if not hmac.compare_digest(where, _arrival_place(row.data_key_id, organisation_id)):
+                    logger.error("an arrival wrap was sealed for another place: data key %s", row.data_key_id)
+                    skip.add(row.data_key_id)
+                    continue
+                data_key_wrap(row.data_key_id, organisation_id, key)
+                batch.append(row.data_key_id)
+            ArrivalWrap.objects.filter(organisation_id=organisation_id, data_key_id__in=batch).delete()
+        adopted += [str(data_key_id) for data_key_id in batch]
+    return adopted
 
 
 def arrival_day(moment: datetime.datetime | None = None) -> datetime.date:

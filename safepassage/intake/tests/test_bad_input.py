@@ -180,3 +180,38 @@ def test_when_the_flood_limit_is_reached_the_requester_is_told_to_retry(receiver
     page = refused.content.decode()
     assert "Меня ищут родственники" in page  # kept in the form, to send again
     assert HelpRequest.objects.count() == 1
+
+
+def test_when_the_database_fails_before_the_form_the_requester_gets_their_text_back(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import OperationalError
+
+    from safepassage.intake import services
+
+    page = Client().get("/help/").content.decode()
+
+    def down() -> None:
+        raise OperationalError("too many clients already")
+
+    monkeypatch.setattr(services, "receivers_accepting", down)
+    answer = Client(raise_request_exception=False).post("/help/", {**FORM, "challenge": challenge_of(page)})
+    assert answer.status_code == 503
+    assert "Меня ищут родственники" in answer.content.decode()
+    assert "Traceback" not in answer.content.decode()
+
+
+def test_a_full_disk_while_a_file_arrives_is_said_in_the_form(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    answer = post(Client(), attachments=[upload("photo.jpg", JPEG)])
+    assert answer.status_code == 400
+    assert "could not be received right now" in answer.content.decode()
+    assert "Меня ищут родственники" in answer.content.decode()
+    assert HelpRequest.objects.count() == 0

@@ -164,3 +164,22 @@ def test_a_form_refused_for_a_typo_keeps_its_unused_challenge(receiver: Receiver
     refused = client.post("/help/", {**FORM, "challenge": challenge, "urgency": ""})
     assert refused.status_code == 400
     assert challenge_of(refused.content.decode()) == challenge  # the wait does not start again
+
+
+def test_a_form_open_for_hours_is_not_called_sent_already(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core import signing
+
+    challenge = challenge_of(Client().get("/help/").content.decode())
+    real_loads = signing.loads
+    monkeypatch.setattr(
+        signing,
+        "loads",
+        lambda *a, **k: real_loads(*a, **{**k, "max_age": -1}) if "max_age" in k else real_loads(*a, **k),
+    )
+    answer = Client().post("/help/", {**FORM, "challenge": challenge})
+    assert answer.status_code == 429
+    page = answer.content.decode()
+    assert "open a long time" in page and "sent already" not in page
+    assert "Меня ищут родственники" in page

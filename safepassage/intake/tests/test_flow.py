@@ -232,3 +232,26 @@ def test_duplicates_are_found_by_any_kind_of_contact_and_confirmed_on_the_reques
     assert older is not None
     page = alice.get(f"/requests/{older.pk}/").content.decode()
     assert ("Possible duplicate" in page) == same
+
+
+def test_a_page_takes_in_a_bounded_part_of_a_flood_and_the_command_the_rest(
+    receivers: dict[str, Receiver], people: dict[str, Any], login: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.management import call_command
+
+    from safepassage.intake import services
+    from safepassage.vault import intake as arrivals
+    from safepassage.vault.models import ArrivalWrap
+
+    monkeypatch.setattr(arrivals, "ADOPT_BATCH", 2)
+    monkeypatch.setattr(services, "TRIAGE_BATCH", 2)
+    for _ in range(6):
+        submit(Client(), receiver=str(receivers["moscow"].pk))
+    alice = login(people["alice"])
+    assert alice.get("/requests/").status_code == 200
+    assert ArrivalWrap.objects.count() == 2  # two batches of two per page
+    assert HelpRequest.objects.filter(triaged=True).count() == 4
+    call_command("intake", "adopt")
+    assert not ArrivalWrap.objects.exists()
+    assert HelpRequest.objects.filter(triaged=False).count() == 0
+    assert alice.get("/requests/").content.decode().count("In danger now") == 6

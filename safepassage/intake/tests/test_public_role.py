@@ -138,6 +138,25 @@ def test_the_requesters_whole_flow_runs_under_the_public_role(
     assert refused(
         forged_request, (request.data_key_id, request.organisation_id, request.mailbox_id, "spam")
     ), "the public role may insert a request marked as spam"
+    # Values that would break staff's pages: a day out of range, a message number at the integer's end, a
+    # file of another kind or under a name the file store would not give.
+    assert refused(
+        forged_request.replace("CURRENT_DATE", "'-infinity'"),
+        (request.data_key_id, request.organisation_id, request.mailbox_id, "new"),
+    ), "the public role may date a request at -infinity"
+    assert refused(
+        forged_reply.replace(", 9, ", ", 2147483647, "),
+        (message.data_key_id, request.pk, "in", b"x" * 40, None),
+    ), "the public role may number a message at the integer's end"
+    forged_file = (
+        "INSERT INTO intake_requestfile (id, data_key_id, request_id, message_id, file_id, kind, size, name) "
+        "VALUES (gen_random_uuid(), %s, %s, NULL, %s, %s, 10, %s)"
+    )
+    for file_id, kind in [("../../etc/passwd", "pdf"), ("0f0e7a52-31c4-4a0e-9a44-38d0e1f4f5b1", "html")]:
+        assert refused(forged_file, (request.data_key_id, request.pk, file_id, kind, b"x" * 40)), (
+            file_id,
+            kind,
+        )
 
 
 def test_in_a_postgresql_shred_store_the_public_face_may_only_add_secrets(

@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +156,40 @@ def test_another_file_of_the_record_cannot_be_swapped_in(unsealed: list[str]) ->
     files.file_path(first).write_bytes(files.file_path(second).read_bytes())
     with pytest.raises(Undecryptable):
         b"".join(files.read(KEY, first, place="x/content/1"))
+
+
+def test_adoption_never_follows_a_link_or_reads_what_is_not_a_file_of_ours(
+    settings: Any, tmp_path: Path
+) -> None:
+    """The public face can write to the arrivals directory: a link there to the vault's key, a FIFO, a
+    directory link or a file that is not ours must be removed, never copied into the store."""
+    settings.VAULT_FILE_DIR = tmp_path / "files"
+    secret = tmp_path / "master.key"
+    secret.write_bytes(b"SPF1" + b"the master key" * 10)
+    honest, _ = files.store(KEY, [b"%PDF-1.4 statement"], place="x/content/1", arrival=True)
+    linked, fifo, foreign, via_directory = (str(uuid.uuid4()) for _ in range(4))
+    for file_id in (linked, fifo, foreign):
+        files.file_path(file_id, arrival=True).parent.mkdir(parents=True, exist_ok=True)
+    files.file_path(linked, arrival=True).symlink_to(secret)
+    os.mkfifo(files.file_path(fifo, arrival=True))
+    files.file_path(foreign, arrival=True).write_bytes(b"not one of ours")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / via_directory).symlink_to(secret)
+    linked_directory = files.file_path(via_directory, arrival=True).parent
+    if not linked_directory.exists():
+        linked_directory.symlink_to(elsewhere)
+
+    for file_id in (honest, linked, fifo, foreign, via_directory):
+        files.adopt(file_id)
+
+    assert b"".join(files.read(KEY, honest, place="x/content/1")) == b"%PDF-1.4 statement"
+    for file_id in (linked, fifo, foreign, via_directory):
+        assert not files.file_path(file_id).exists(), file_id
+    stored = b"".join(
+        p.read_bytes() for p in (tmp_path / "files").rglob("*") if p.is_file() and not p.is_symlink()
+    )
+    assert b"the master key" not in stored
+    assert secret.exists()
+    with pytest.raises(Undecryptable):
+        list(files.read(KEY, linked, place="x/content/1"))

@@ -365,7 +365,7 @@ def breakdown(organisation_id: int) -> dict[str, Any]:
     baseline does (plain), each step timed on its own inside the same transaction; and both services whole."""
     from django.db import transaction
 
-    from bench.intake_views import plain_code, sealed_submit, submit_plain
+    from bench.intake_views import plain_row, sealed_submit, submit_plain
     from safepassage.intake.codename import mailbox_keys, new_codename
     from safepassage.intake.models import HelpRequest, Mailbox
     from safepassage.intake.services import receiver_public_key, receivers_accepting, route
@@ -373,7 +373,6 @@ def breakdown(organisation_id: int) -> dict[str, Any]:
     from safepassage.vault import intake as arrivals
     from safepassage.vault.fields import sealed_field_names
     from safepassage.vault.intake import arrival_day
-    from tests.specimens.models import PlainSpecimen
 
     table = HelpRequest._meta.db_table
     columns = sealed_field_names(HelpRequest)
@@ -450,16 +449,7 @@ def breakdown(organisation_id: int) -> dict[str, Any]:
         with transaction.atomic():
             mailbox = Mailbox.objects.create(lookup=keys.lookup, public_key=keys.public_key)
             t = time.perf_counter()
-            PlainSpecimen.objects.create(
-                organisation_id=chosen,
-                code=plain_code(mailbox.pk),
-                name="",
-                contact=submission.contact,
-                location=submission.location,
-                narrative=submission.situation,
-                notes=f"region={submission.region}; urgency={submission.urgency}; "
-                f"needs={','.join(submission.needs)}; language={submission.language}",
-            )
+            plain_row(chosen, mailbox.pk, submission)
             t = lap("plain_insert", t)
         lap("plain_commit", t)
 

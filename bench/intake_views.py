@@ -52,17 +52,22 @@ def submit_plain(submission: services.Submission, receivers: Any = None) -> str:
     keys = mailbox_keys(codename)
     with transaction.atomic():
         mailbox = Mailbox.objects.create(lookup=keys.lookup, public_key=keys.public_key)
-        PlainSpecimen.objects.create(
-            organisation_id=organisation_id,
-            code=plain_code(mailbox.pk),
-            name="",
-            contact=submission.contact,
-            location=submission.location,
-            narrative=submission.situation,
-            notes=f"region={submission.region}; urgency={submission.urgency}; "
-            f"needs={','.join(submission.needs)}; language={submission.language}",
-        )
+        plain_row(organisation_id, mailbox.pk, submission)
     return codename
+
+
+def plain_row(organisation_id: int, mailbox_id: object, submission: services.Submission) -> PlainSpecimen:
+    """The baseline's one row: what the sealed request holds, in plain columns."""
+    return PlainSpecimen.objects.create(
+        organisation_id=organisation_id,
+        code=plain_code(mailbox_id),
+        name="",
+        contact=submission.contact,
+        location=submission.location,
+        narrative=submission.situation,
+        notes=f"region={submission.region}; urgency={submission.urgency}; "
+        f"needs={','.join(submission.needs)}; language={submission.language}",
+    )
 
 
 def _submit(submission: services.Submission, uploads: Any, *args: Any, **kwargs: Any) -> str:

@@ -26,12 +26,11 @@ auth_patterns = [
     path("2fa/", include("allauth.mfa.urls")),
 ]
 
-# Both faces: the entry page, health, language.
+# Both faces: the entry page and health.
 common_patterns = [
     path("", public.index, name="index"),
     path("healthz", public.healthz, name="healthz"),
     path("readyz", public.readyz, name="readyz"),
-    path("i18n/setlang/", set_language, name="set_language"),
 ]
 
 # The public face: anonymous, no session, holds no private key (docs/intake.md).
@@ -41,8 +40,10 @@ public_patterns = [
     path("help/mailbox/send/", intake.mailbox_send, name="intake_mailbox_send"),
 ]
 
-# The staff face: everything behind log-in, and the partner API.
+# The staff face: everything behind log-in, and the partner API. The language switch sets a cookie: staff
+# only (the requester's pages pass `?lang=`).
 staff_patterns = [
+    path("i18n/setlang/", set_language, name="set_language"),
     path("accounts/", include(auth_patterns)),
     path("invite/<str:token>/", accounts.invitation_accept, name="invitation_accept"),
     path("home/", accounts.home, name="home"),

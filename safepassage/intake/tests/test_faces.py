@@ -55,7 +55,7 @@ def test_the_public_face_serves_the_requester_only_and_ignores_a_session_cookie(
     staff = login(people["alice"])  # a real staff session cookie
     face("public")
     assert Client().get("/").status_code == 302
-    for path in ("/requests/", "/accounts/login/", "/admin/", "/home/", "/help/nothing"):
+    for path in ("/requests/", "/accounts/login/", "/admin/", "/home/", "/help/nothing", "/i18n/setlang/"):
         answer = Client().get(path)
         assert answer.status_code == 404, path
         assert "Leave this page" in answer.content.decode()  # the requester's layout, with the quick exit
@@ -183,3 +183,14 @@ def test_a_form_open_for_hours_is_not_called_sent_already(
     page = answer.content.decode()
     assert "open a long time" in page and "sent already" not in page
     assert "Меня ищут родственники" in page
+
+
+def test_the_public_face_answers_sealed_pages_without_failing(
+    receiver: Receiver, face: Callable[[str], None], rf: Any
+) -> None:
+    """The staff layout (used by the sealed page) must render where the language switch does not exist."""
+    from django.template.loader import render_to_string
+
+    face("public")
+    page = render_to_string("vault/sealed.html", request=rf.get("/help/"))
+    assert "Safe Passage" in page
